@@ -1,0 +1,31 @@
+# The two commands of the README: `make run` (a benchmark on the bundled emulator) and
+# `make test` (the test suite; .ci/run calls exactly this). Both make .venv themselves.
+
+PYTHON ?= python3
+VENV   := .venv
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test perf browser clean
+
+run: $(STAMP)
+	$(VENV)/bin/lambench run
+
+test: $(STAMP) browser
+	$(VENV)/bin/pytest
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "lambench needs Python 3.11 or newer (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# The report's browser test uses Debian's chromium; install it where we may (root with apt).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "note: no chromium and no root apt-get: the browser test will be skipped"; fi; }
+
+clean:
+	rm -rf $(VENV) reports/*/

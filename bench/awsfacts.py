@@ -1,0 +1,81 @@
+"""AWS Lambda prices, limits and constants: one data table, each with its source and date.
+
+Update the numbers here, never in logic. Sources: aws.amazon.com/lambda/pricing,
+aws.amazon.com/api-gateway/pricing and the Lambda developer guide, as summarised in
+shared/fixtures/aws/FACTS.md (checked 2026-11). Prices are us-east-1, in USD.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PRICES_SOURCE = "aws.amazon.com/lambda/pricing, us-east-1, checked 2026-11"
+
+MEMORY_MIN_MB = 128
+MEMORY_MAX_MB = 10240
+MEMORY_DEFAULT_MB = 128
+# configuration-memory.html: 1,769 MB is one full vCPU; the top is 6 vCPUs at 10,240 MB.
+MB_PER_VCPU = 1769
+MAX_VCPUS = 6
+TIMEOUT_MIN_S = 1
+TIMEOUT_MAX_S = 900
+TIMEOUT_DEFAULT_S = 3
+SYNC_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
+LOG_TAIL_BYTES = 4096
+ACCOUNT_CONCURRENCY_DEFAULT = 1000
+ARCHITECTURES = ("x86_64", "arm64")
+# The INIT phase is billed for on-demand ZIP functions on managed runtimes since this date
+# (aws.amazon.com/blogs/compute/aws-lambda-standardizes-billing-for-init-phase).
+INIT_BILLING_SINCE = "2025-08-01"
+
+
+@dataclass(frozen=True)
+class DurationTier:
+    up_to_gb_s: float | None  # cumulative GB-seconds per month; None for the open top tier
+    usd_per_gb_s: float
+
+
+@dataclass(frozen=True)
+class ArchPrices:
+    duration_tiers: tuple[DurationTier, ...]
+    request_usd_per_million: float
+    provisioned_usd_per_gb_s: float
+    provisioned_duration_usd_per_gb_s: float
+
+
+LAMBDA_PRICES: dict[str, ArchPrices] = {
+    "x86_64": ArchPrices(
+        duration_tiers=(
+            DurationTier(6e9, 0.0000166667),
+            DurationTier(15e9, 0.000015),
+            DurationTier(None, 0.0000133334),
+        ),
+        request_usd_per_million=0.20,
+        provisioned_usd_per_gb_s=0.0000041667,
+        provisioned_duration_usd_per_gb_s=0.0000097222,
+    ),
+    "arm64": ArchPrices(
+        duration_tiers=(
+            DurationTier(7.5e9, 0.0000133334),
+            DurationTier(18.75e9, 0.0000120001),
+            DurationTier(None, 0.0000106667),
+        ),
+        request_usd_per_million=0.20,
+        provisioned_usd_per_gb_s=0.0000033334,
+        provisioned_duration_usd_per_gb_s=0.0000077778,
+    ),
+}
+
+FREE_TIER_REQUESTS = 1_000_000
+FREE_TIER_GB_S = 400_000
+
+# aws.amazon.com/api-gateway/pricing, us-east-1, first tier.
+APIGW_USD_PER_MILLION = {"apigw-http": 1.00, "apigw-rest": 3.50}
+
+# aws-lambda-power-tuning's own formula: ceil(ms) x 2.1e-9 USD per ms at 128 MB, scaled by memory.
+POWER_TUNING_USD_PER_MS_128MB = 2.1e-9
+
+
+def vcpus_for(memory_mb: int) -> float:
+    """The CPU share Lambda gives a memory size: memory / 1,769 MB, at most 6 vCPUs."""
+    return min(memory_mb / MB_PER_VCPU, MAX_VCPUS)

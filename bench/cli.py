@@ -1,0 +1,123 @@
+"""The ``lambench`` command: thin entry points that validate, delegate and print.
+
+Bad input is one line, ``lambench: error: ...``, and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .errors import UserError
+
+EXIT_USAGE = 2
+
+
+def _config_path(args) -> Path:
+    return Path(args.config)
+
+
+def cmd_run(args) -> int:
+    import locust  # noqa: F401  (gevent must patch sockets before boto3 loads)
+
+    from rich.console import Console
+
+    from .config import load_config
+    from .run import run_benchmark
+    from .report.terminal import summary_table
+
+    config = load_config(_config_path(args))
+    console = Console(stderr=False)
+    output = run_benchmark(config, console)
+    console.print(summary_table(output.summary))
+    if output.interrupted:
+        console.print("[yellow]interrupted: the report covers what was measured before the stop[/]")
+    console.print(f"records: {output.records_sqlite}")
+    console.print(f"results: {output.results_json}")
+    print(f"report: {output.report_html.resolve()}")
+    return 130 if output.interrupted else 0
+
+
+def cmd_emulator(args) -> int:
+    # The emulator is its own process (DESIGN.md): nothing outside bench/emulator imports it.
+    os.execv(sys.executable, [sys.executable, "-m", "bench.emulator", *args.emulator_args])
+
+
+def cmd_deploy(args) -> int:
+    from .config import load_config
+    from .run import function_spec
+    from .targets import VariantDeployer, make_lambda_client
+
+    config = load_config(_config_path(args))
+    endpoint = args.endpoint or config.target.endpoint
+    if config.target.kind == "local" and not endpoint:
+        raise UserError("--endpoint: give the running emulator's URL, e.g. http://127.0.0.1:9001")
+    deployer = VariantDeployer(make_lambda_client(endpoint, config.target.region))
+    for variant in deployer.deploy_variants(function_spec(config), config.memory_mb):
+        print(f"{variant.name}\tversion {variant.version}\t{variant.alias_arn}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lambench", description="Load-test and benchmark AWS Lambda functions across memory sizes.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    config_help = "the benchmark file (default ./bench.toml, or $LAMBENCH_CONFIG)"
+    default_config = os.environ.get("LAMBENCH_CONFIG", "bench.toml")
+
+    run = commands.add_parser("run", help="benchmark the function across its memory sizes and write a report")
+    run.add_argument("-c", "--config", default=default_config, help=config_help)
+    run.set_defaults(func=cmd_run)
+
+    emulator = commands.add_parser("emulator", add_help=False,
+                                   help="run the bundled local Lambda emulator on 127.0.0.1 (--help for its options)")
+    emulator.set_defaults(func=cmd_emulator)
+
+    deploy = commands.add_parser("deploy", help="create the function and its mem-<MB> aliases, then exit")
+    deploy.add_argument("-c", "--config", default=default_config, help=config_help)
+    deploy.add_argument("--endpoint", default=os.environ.get("LAMBENCH_ENDPOINT"),
+                        help="Lambda endpoint URL (default: the config's target.endpoint, or $LAMBENCH_ENDPOINT)")
+    deploy.set_defaults(func=cmd_deploy)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "emulator":
+        args.emulator_args = extra  # the emulator's own parser reads (and checks) these
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        return args.func(args)
+    except UserError as err:
+        return _fail(str(err), EXIT_USAGE)
+    except Exception as err:  # botocore's, named here lazily: importing botocore early breaks gevent
+        message = _aws_failure(err)
+        if message is None:
+            raise
+        return _fail(*message)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"lambench: error: {message}", file=sys.stderr)
+    return code
+
+
+def _aws_failure(err: Exception) -> tuple[str, int] | None:
+    """One line for the AWS client's failures: unreachable endpoints and missing credentials are
+    the user's configuration (exit 2); anything AWS refused is a failed run (exit 1)."""
+    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
+
+    if isinstance(err, EndpointConnectionError):
+        return f"endpoint {err.kwargs.get('endpoint_url')}: cannot connect (is `lambench emulator` running there?)", EXIT_USAGE
+    if isinstance(err, (NoCredentialsError, NoRegionError)):
+        return f"target.kind = \"aws\": {err} (configure the AWS CLI, or set AWS_PROFILE)", EXIT_USAGE
+    if isinstance(err, ClientError):
+        return str(err), 1
+    return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""The SQLite record store: every InvocationRecord of a run, on disk within a second.
+
+One append-only table, ``invocations``, whose columns are ``bench.records.FIELDS``
+in order. Writers buffer records and flush them in one transaction at least once
+a second, so an interrupted run keeps what it measured while a busy Locust
+process does not pay for a commit per request. Analysis reads the rows back
+with :func:`read_records`.
+"""
+
+from __future__ import annotations
+
+import operator
+import sqlite3
+import time
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from bench.records import FIELDS, InvocationRecord
+
+TABLE = "invocations"
+FLUSH_INTERVAL_S = 1.0
+
+_SQL_TYPES = {str: "TEXT", int: "INTEGER", float: "REAL", bool: "INTEGER"}
+_row_of = operator.attrgetter(*FIELDS)
+
+
+def _column_type(annotation: Any) -> tuple[str, bool]:
+    """(SQL type, nullable) for one InvocationRecord field annotation."""
+    args = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else ()
+    nullable = type(None) in args
+    base = next((a for a in args if a is not type(None)), annotation)
+    return _SQL_TYPES[base], nullable
+
+
+def create_table_sql() -> str:
+    """The CREATE TABLE statement, derived from the record so the two cannot drift."""
+    hints = typing.get_type_hints(InvocationRecord)
+    columns = []
+    for name in FIELDS:
+        sql_type, nullable = _column_type(hints[name])
+        columns.append(f"{name} {sql_type}" + ("" if nullable else " NOT NULL"))
+    return f"CREATE TABLE IF NOT EXISTS {TABLE} ({', '.join(columns)})"
+
+
+_INSERT_SQL = f"INSERT INTO {TABLE} ({', '.join(FIELDS)}) VALUES ({', '.join('?' * len(FIELDS))})"
+_SELECT_SQL = f"SELECT {', '.join(FIELDS)} FROM {TABLE} ORDER BY rowid"
+
+
+class RecordStore:
+    """Buffered, append-only writer of InvocationRecords to one SQLite file.
+
+    Meant for one process's gevent greenlets: a single connection and no threads.
+    SQLite calls never yield to gevent, so a flush cannot interleave with an add.
+    """
+
+    def __init__(self, path: str | Path, flush_interval_s: float = FLUSH_INTERVAL_S) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._flush_interval_s = flush_interval_s
+        self._buffer: list[tuple[Any, ...]] = []
+        self._count = 0
+        self._conn: sqlite3.Connection | None = _open(self.path)
+        self._last_flush = time.monotonic()
+
+    @property
+    def count(self) -> int:
+        """How many records were added through this store (flushed or not)."""
+        return self._count
+
+    def add(self, record: InvocationRecord) -> None:
+        """Buffer one record; it reaches disk on the next flush."""
+        if self._conn is None:
+            raise ValueError(f"record store {self.path} is closed")
+        self._buffer.append(_row_of(record))
+        self._count += 1
+
+    def flush(self) -> None:
+        """Write the buffered records in one transaction."""
+        self._last_flush = time.monotonic()
+        if not self._buffer or self._conn is None:
+            return
+        rows, self._buffer = self._buffer, []
+        try:
+            with self._conn:
+                self._conn.executemany(_INSERT_SQL, rows)
+        except sqlite3.Error:
+            # Keep the rows so a later flush (or close) can still save them.
+            self._buffer = rows + self._buffer
+            raise
+
+    def maybe_flush(self) -> bool:
+        """Flush if the interval has passed since the last flush; True when it did."""
+        if time.monotonic() - self._last_flush < self._flush_interval_s:
+            return False
+        self.flush()
+        return True
+
+    def close(self) -> None:
+        """Flush what is buffered and close the file. Safe to call twice."""
+        if self._conn is None:
+            return
+        try:
+            self.flush()
+        finally:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> RecordStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        # Flush even when the run failed: a partial run is still measured data.
+        self.close()
+
+
+def read_records(path: str | Path) -> list[InvocationRecord]:
+    """All records in a store, in the order they were written."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no record store at {path}")
+    conn = sqlite3.connect(path)
+    try:
+        return [_record_of(row) for row in conn.execute(_SELECT_SQL)]
+    finally:
+        conn.close()
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, check_same_thread=False)
+    # WAL lets the report or a live dashboard read while the run is writing.
+    conn.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL survives a process crash; only power loss can drop the last commit.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    with conn:
+        conn.execute(create_table_sql())
+    _check_columns(conn, path)
+    return conn
+
+
+def _check_columns(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse to append to a file whose table was made for a different record."""
+    found = tuple(row[1] for row in conn.execute(f"PRAGMA table_info({TABLE})"))
+    if found != FIELDS:
+        conn.close()
+        raise ValueError(f"{path}: table {TABLE} has columns {found}, expected {FIELDS}")
+
+
+def _record_of(row: tuple[Any, ...]) -> InvocationRecord:
+    values = dict(zip(FIELDS, row))
+    if values["cold"] is not None:
+        values["cold"] = bool(values["cold"])
+    return InvocationRecord(**values)

@@ -1,0 +1,199 @@
+"""bench.toml: read with tomllib, validated into a frozen BenchConfig.
+
+Every problem is reported as one line that names the file, the field and what is allowed,
+e.g. ``bench.toml: variants.memory_mb[2] = 64: must be 128..10240``.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import awsfacts
+from .errors import UserError
+
+TARGET_KINDS = ("local", "aws")
+PYTHON_RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    kind: str = "local"
+    region: str = "us-east-1"
+    endpoint: str | None = None  # None: start the bundled emulator (local) or AWS's own endpoint (aws)
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    name: str
+    source: Path
+    handler: str
+    runtime: str = "python3.12"
+    architecture: str = "x86_64"
+    timeout_s: int = 30
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoadConfig:
+    users: int = 8
+    spawn_rate: float = 8.0
+    run_time_s: float = 60.0
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    path: Path
+    target: TargetConfig
+    function: FunctionConfig
+    memory_mb: tuple[int, ...]
+    load: LoadConfig
+    reports_dir: Path
+
+    @property
+    def payload_bytes(self) -> bytes:
+        return json.dumps(self.load.payload).encode()
+
+
+class _Section:
+    """Reads one table of the file, naming ``file: table.key`` in every error."""
+
+    def __init__(self, where: str, prefix: str, data: Any) -> None:
+        self.where, self.prefix = where, prefix
+        if not isinstance(data, dict):
+            raise self.error(prefix, data, "must be a table")
+        self.data = data
+
+    def error(self, key: str, value: Any, allowed: str) -> UserError:
+        return UserError(f"{self.where}: {key} = {_show(value)}: {allowed}")
+
+    def name(self, key: str) -> str:
+        return f"{self.prefix}.{key}"
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., allowed: str = "") -> Any:
+        if key not in self.data:
+            if default is ...:
+                raise UserError(f"{self.where}: {self.name(key)} is missing: {allowed or 'required'}")
+            return default
+        value = self.data[key]
+        ok = isinstance(value, kind) and not (isinstance(value, bool) and bool not in _tuple(kind))
+        if not ok:
+            raise self.error(self.name(key), value, allowed or f"must be {_kind_name(kind)}")
+        return value
+
+    def choice(self, key: str, choices: tuple[str, ...], default: Any = ...) -> str:
+        allowed = "must be one of " + ", ".join(choices)
+        value = self.get(key, str, default, allowed)
+        if value not in choices:
+            raise self.error(self.name(key), value, allowed)
+        return value
+
+    def number(self, key: str, low: float, high: float, default: Any, kind: type | tuple = (int, float)) -> Any:
+        allowed = f"must be {low:g}..{high:g}"
+        value = self.get(key, kind, default, allowed)
+        if not low <= value <= high:
+            raise self.error(self.name(key), value, allowed)
+        return value
+
+    def unknown(self, known: set[str]) -> None:
+        for key in self.data:
+            if key not in known:
+                raise UserError(f"{self.where}: {self.name(key)}: unknown field; known: {', '.join(sorted(known))}")
+
+
+def _tuple(kind) -> tuple:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _kind_name(kind) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", dict: "a table", list: "a list", bool: "true or false"}
+    return " or ".join(names.get(k, k.__name__) for k in _tuple(kind))
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, str) else repr(value) if not isinstance(value, bool) else str(value).lower()
+
+
+def load_config(path: Path) -> BenchConfig:
+    where = path.name if path.parent.resolve() == Path.cwd().resolve() else str(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"{where}: no such file (write one, or pass -c/--config FILE)") from None
+    except tomllib.TOMLDecodeError as err:
+        raise UserError(f"{where}: not valid TOML: {err}") from None
+    return parse_config(raw, path, where)
+
+
+def parse_config(raw: dict, path: Path, where: str) -> BenchConfig:
+    top = _Section(where, "", raw)
+    for key in raw:
+        if key not in {"target", "function", "variants", "load", "report"}:
+            raise UserError(f"{where}: {key}: unknown table; known: function, load, report, target, variants")
+    base = path.parent
+    return BenchConfig(
+        path=path,
+        target=_target(_Section(where, "target", top.get("target", dict, {}))),
+        function=_function(_Section(where, "function", top.get("function", dict)), base),
+        memory_mb=_variants(_Section(where, "variants", top.get("variants", dict))),
+        load=_load(_Section(where, "load", top.get("load", dict, {}))),
+        reports_dir=base / _Section(where, "report", top.get("report", dict, {})).get("dir", str, "reports"),
+    )
+
+
+def _target(s: _Section) -> TargetConfig:
+    s.unknown({"kind", "region", "endpoint"})
+    endpoint = s.get("endpoint", str, "") or None
+    if endpoint and not endpoint.startswith(("http://", "https://")):
+        raise s.error(s.name("endpoint"), endpoint, "must be an http:// or https:// URL, or empty")
+    return TargetConfig(kind=s.choice("kind", TARGET_KINDS, "local"), region=s.get("region", str, "us-east-1"),
+                        endpoint=endpoint)
+
+
+def _function(s: _Section, base: Path) -> FunctionConfig:
+    s.unknown({"name", "source", "handler", "runtime", "architecture", "timeout_s", "environment"})
+    source = base / s.get("source", str)
+    if not source.is_dir():
+        raise s.error(s.name("source"), s.data["source"], f"must be a folder (no folder at {source})")
+    handler = s.get("handler", str)
+    if "." not in handler:
+        raise s.error(s.name("handler"), handler, "must be module.function, e.g. app.handler")
+    environment = s.get("environment", dict, {})
+    for key, value in environment.items():
+        if not isinstance(value, str):
+            raise s.error(s.name(f"environment.{key}"), value, "must be a string")
+    return FunctionConfig(
+        name=s.get("name", str), source=source, handler=handler,
+        runtime=s.choice("runtime", PYTHON_RUNTIMES, "python3.12"),
+        architecture=s.choice("architecture", awsfacts.ARCHITECTURES, "x86_64"),
+        timeout_s=s.number("timeout_s", awsfacts.TIMEOUT_MIN_S, awsfacts.TIMEOUT_MAX_S, 30, int),
+        environment=dict(environment),
+    )
+
+
+def _variants(s: _Section) -> tuple[int, ...]:
+    s.unknown({"memory_mb"})
+    sizes = s.get("memory_mb", list, allowed="a list of integers from 128 to 10240")
+    if not sizes:
+        raise s.error(s.name("memory_mb"), sizes, "must list at least one memory size")
+    low, high = awsfacts.MEMORY_MIN_MB, awsfacts.MEMORY_MAX_MB
+    for i, size in enumerate(sizes):
+        if not isinstance(size, int) or isinstance(size, bool) or not low <= size <= high:
+            raise s.error(f"variants.memory_mb[{i}]", size, f"must be {low}..{high}")
+    if len(set(sizes)) != len(sizes):
+        raise s.error(s.name("memory_mb"), sizes, "must not repeat a memory size")
+    return tuple(sizes)
+
+
+def _load(s: _Section) -> LoadConfig:
+    s.unknown({"users", "spawn_rate", "run_time_s", "payload"})
+    return LoadConfig(
+        users=s.number("users", 1, 10_000, 8, int),
+        spawn_rate=s.number("spawn_rate", 0.1, 10_000, 8.0),
+        run_time_s=s.number("run_time_s", 1, 86_400, 60.0),
+        payload=s.get("payload", dict, {}),
+    )

@@ -1,0 +1,292 @@
+"""One execution environment: a real OS process running the handler through awslambdaric.
+
+The process talks to the emulator's Runtime API on a port of its own. Its cold start (process
+start, runtime init, handler import) ends when it first asks for work (GET /next): that span is
+the Init Duration. Each invoke then waits on three things at once, because a runtime that dies
+mid-invoke sends nothing: the runtime's answer, the process's exit, and the deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .registry import FunctionVersion
+
+INIT_TIMEOUT_S = 10.0  # Lambda's limit for the INIT phase of on-demand functions
+STREAM_LIMIT = 8 * 1024 * 1024
+# Reserved variables Lambda sets; a function's own Environment cannot override them.
+RESERVED = {
+    "AWS_LAMBDA_RUNTIME_API", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_EXECUTION_ENV", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "_HANDLER", "AWS_REGION",
+}
+
+
+@dataclass
+class Invocation:
+    """One event on its way through an environment."""
+
+    request_id: str
+    payload: bytes
+    invoked_arn: str
+    deadline_epoch_ms: int
+    client_context: str | None = None
+    result: asyncio.Future | None = None
+    log_lines: list[str] = field(default_factory=list)
+    t_sent: float | None = None
+    t_done: float | None = None
+
+
+@dataclass
+class RuntimeAnswer:
+    ok: bool
+    body: bytes
+    error_type: str | None = None
+
+
+class InitFailure(Exception):
+    """The environment could not initialise: a bad handler, an import error, a crash in init."""
+
+    def __init__(self, error_type: str, body: bytes, init_ms: float, log_lines: list[str]) -> None:
+        super().__init__(error_type)
+        self.error_type = error_type
+        self.body = body
+        self.init_ms = init_ms
+        self.log_lines = log_lines
+
+
+def _vm_hwm_mb(pid: int) -> int:
+    """Peak RSS (VmHWM) in MB: closer to Lambda's Max Memory Used than the cgroup's own counter."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return -(-int(line.split()[1]) // 1024)
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0
+
+
+class ExecutionEnvironment:
+    def __init__(
+        self,
+        version: FunctionVersion,
+        state_dir: Path,
+        log_sink: Callable[[str, str, str], None],
+    ) -> None:
+        self.version = version
+        self.env_id = uuid.uuid4().hex[:12]
+        self.log_stream = time.strftime("%Y/%m/%d", time.gmtime()) + f"/[{version.version}]{self.env_id}"
+        self.tmp_dir = state_dir / "env" / self.env_id / "tmp"
+        self.process: asyncio.subprocess.Process | None = None
+        self.current: Invocation | None = None
+        self.init_lines: list[str] = []
+        self.invocations = 0
+        self.last_used = time.monotonic()
+        self.started_at = time.monotonic()
+        self.usable = True
+        self._log_sink = log_sink
+        self._queue: asyncio.Queue[Invocation] = asyncio.Queue(maxsize=1)
+        self._ready: asyncio.Future | None = None
+        self._init_error: asyncio.Future | None = None
+        self._reader: asyncio.Task | None = None
+
+    # ---- called by the Runtime API -------------------------------------------------------
+    def runtime_ready(self) -> None:
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_result(time.perf_counter())
+
+    async def next_invocation(self) -> Invocation:
+        invocation = await self._queue.get()
+        invocation.t_sent = time.perf_counter()
+        return invocation
+
+    def runtime_answer(self, request_id: str, answer: RuntimeAnswer) -> bool:
+        current = self.current
+        if current is None or current.request_id != request_id or current.result.done():
+            return False
+        current.t_done = time.perf_counter()
+        current.result.set_result(answer)
+        return True
+
+    def runtime_init_error(self, error_type: str, body: bytes) -> None:
+        if self._init_error is not None and not self._init_error.done():
+            self._init_error.set_result((error_type, body))
+
+    # ---- lifecycle --------------------------------------------------------------------------
+    def _process_env(self, runtime_port: int) -> dict[str, str]:
+        v = self.version
+        runtime_tag = v.runtime.replace("python", "python") if v.runtime.startswith("python") else v.runtime
+        env = {k: val for k, val in v.environment.items() if k not in RESERVED}
+        env.update({
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "PYTHONPATH": str(v.code_dir),
+            "TMPDIR": str(self.tmp_dir),
+            "LAMBDA_TASK_ROOT": str(v.code_dir),
+            "LAMBDA_RUNTIME_DIR": str(Path(sys.executable).parent),
+            "_HANDLER": v.handler,
+            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{runtime_port}",
+            "AWS_LAMBDA_FUNCTION_NAME": v.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(v.memory_mb),
+            "AWS_LAMBDA_FUNCTION_VERSION": v.version,
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{v.name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            # Makes SIGINT work while awslambdaric is idle (EMULATOR-NOTES.md).
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{runtime_tag}",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            # Lambda hands every function its role's credentials; these are placeholders.
+            "AWS_ACCESS_KEY_ID": "ASIALAMBENCHLOCAL000",
+            "AWS_SECRET_ACCESS_KEY": "lambench-local-secret",
+            "AWS_SESSION_TOKEN": "lambench-local-session",
+        })
+        return env
+
+    async def start(self, runtime_port: int, on_spawn: Callable[[int], None] | None = None) -> float:
+        """Start the process and wait for its first /next. Returns Init Duration in ms."""
+        loop = asyncio.get_running_loop()
+        self._ready = loop.create_future()
+        self._init_error = loop.create_future()
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "awslambdaric", self.version.handler,
+            cwd=self.version.code_dir, env=self._process_env(runtime_port),
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT, start_new_session=True, limit=STREAM_LIMIT,
+        )
+        if on_spawn is not None:
+            on_spawn(self.process.pid)
+        self._reader = asyncio.create_task(self._read_output())
+        exited = asyncio.ensure_future(self.process.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {self._ready, self._init_error, exited}, timeout=INIT_TIMEOUT_S,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            exited.cancel()
+        init_ms = (time.perf_counter() - t0) * 1000.0
+        if self._ready in done:
+            return (self._ready.result() - t0) * 1000.0
+        await self._drain_output()
+        if self._init_error in done:
+            error_type, body = self._init_error.result()
+        elif not done:
+            error_type, body = "Sandbox.Timedout", _error_body(
+                "Sandbox.Timedout", f"INIT phase timed out after {INIT_TIMEOUT_S:.2f} seconds")
+        else:
+            error_type, body = "Runtime.ExitError", _error_body(
+                "Runtime.ExitError", f"Runtime exited with error: {_exit_reason(self.process.returncode)}")
+        self.kill()
+        raise InitFailure(error_type, body, init_ms, self.take_init_lines())
+
+    async def invoke(self, invocation: Invocation, timeout_s: float) -> RuntimeAnswer | None:
+        """Run one invocation. None means the deadline passed; the environment is then killed."""
+        loop = asyncio.get_running_loop()
+        invocation.result = loop.create_future()
+        self.current = invocation
+        self.invocations += 1
+        self._queue.put_nowait(invocation)
+        exited = asyncio.ensure_future(self.process.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {invocation.result, exited}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            exited.cancel()
+        self.last_used = time.monotonic()
+        if invocation.result.done():
+            await self._drain_output()
+            self.current = None
+            return invocation.result.result()
+        invocation.t_done = time.perf_counter()
+        if not done:
+            self.kill()
+            await self._drain_output()
+            self.current = None
+            return None
+        await self._drain_output()
+        self.current = None
+        self.usable = False
+        reason = _exit_reason(self.process.returncode)
+        return RuntimeAnswer(False, _error_body("Runtime.ExitError", f"RequestId: {invocation.request_id} Error: Runtime exited with error: {reason}"), "Runtime.ExitError")
+
+    def max_memory_mb(self) -> int:
+        return _vm_hwm_mb(self.process.pid) if self.process else 0
+
+    def take_init_lines(self) -> list[str]:
+        lines, self.init_lines = self.init_lines, []
+        return lines
+
+    def kill(self) -> None:
+        self.usable = False
+        if self.process is not None and self.process.returncode is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    async def close(self) -> None:
+        self.kill()
+        if self.process is not None:
+            try:
+                await asyncio.wait_for(self.process.wait(), 5)
+            except asyncio.TimeoutError:
+                pass
+        if self._reader is not None:
+            self._reader.cancel()
+
+    # ---- output -------------------------------------------------------------------------------
+    async def _read_output(self) -> None:
+        stream = self.process.stdout
+        while True:
+            try:
+                raw = await stream.readuntil(b"\n")
+            except asyncio.IncompleteReadError as partial:
+                if partial.partial:
+                    self._log(partial.partial)
+                return
+            except asyncio.LimitOverrunError as err:
+                raw = await stream.readexactly(err.consumed)
+            self._log(raw)
+
+    def _log(self, raw: bytes) -> None:
+        # awslambdaric writes one record per line (inner newlines become \r): split on \n only.
+        line = raw.decode("utf-8", "replace").rstrip("\n")
+        if self.current is not None:
+            self.current.log_lines.append(line)
+        else:
+            self.init_lines.append(line)
+        self._log_sink(self.version.name, self.log_stream, line)
+
+    async def _drain_output(self) -> None:
+        # The runtime flushes stdout before it answers over HTTP, so what it printed is already
+        # in the pipe: a few loop turns let the reader task attribute it to this invocation.
+        for _ in range(4):
+            await asyncio.sleep(0)
+
+
+def _error_body(error_type: str, message: str) -> bytes:
+    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+
+
+def _exit_reason(returncode: int | None) -> str:
+    if returncode is None:
+        return "unknown"
+    if returncode < 0:
+        # Lambda's wording is Go's: "signal: killed", "signal: segmentation fault" (libc's names).
+        name = signal.strsignal(-returncode) or str(-returncode)
+        return f"signal: {name.lower()}"
+    return f"exit status {returncode}"

@@ -1,0 +1,185 @@
+"""Functions, versions and aliases as the Lambda control plane keeps them.
+
+Plain data, no I/O besides unpacking code: the HTTP layer (control.py) turns requests into
+calls here, and the invoke path resolves a name and qualifier to one frozen FunctionVersion.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import io
+import time
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .apierrors import conflict, invalid, not_found
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+LATEST = "$LATEST"
+
+
+def function_arn(name: str, qualifier: str | None = None) -> str:
+    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+    return f"{arn}:{qualifier}" if qualifier else arn
+
+
+def split_function_name(raw: str) -> tuple[str, str | None]:
+    """FunctionName may be a name, name:qualifier, a full ARN or a partial ARN."""
+    if raw.startswith("arn:"):
+        parts = raw.split(":")
+        if len(parts) < 7:
+            raise invalid(f"FunctionName {raw!r} is not a function ARN")
+        return parts[6], (parts[7] if len(parts) > 7 else None)
+    name, _, qualifier = raw.partition(":")
+    return name, (qualifier or None)
+
+
+def _timestamp() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())
+
+
+@dataclass(frozen=True)
+class FunctionVersion:
+    """One frozen configuration of a function: $LATEST as it is now, or a published version."""
+
+    name: str
+    version: str
+    runtime: str
+    handler: str
+    role: str
+    memory_mb: int
+    timeout_s: int
+    environment: dict[str, str]
+    architecture: str
+    code_dir: Path
+    code_sha256: str
+    code_size: int
+    description: str = ""
+    revision_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    last_modified: str = field(default_factory=_timestamp)
+
+    @property
+    def arn(self) -> str:
+        return function_arn(self.name, self.version if self.version != LATEST else None)
+
+    def same_deployment(self, other: FunctionVersion) -> bool:
+        """Whether publishing would change nothing (AWS then returns the existing version)."""
+        keys = ("runtime", "handler", "memory_mb", "timeout_s", "environment", "architecture", "code_sha256")
+        return all(getattr(self, k) == getattr(other, k) for k in keys)
+
+    def describe(self) -> dict:
+        """The FunctionConfiguration shape of the Lambda API."""
+        return {
+            "FunctionName": self.name,
+            "FunctionArn": function_arn(self.name, self.version),
+            "Runtime": self.runtime,
+            "Role": self.role,
+            "Handler": self.handler,
+            "CodeSize": self.code_size,
+            "Description": self.description,
+            "Timeout": self.timeout_s,
+            "MemorySize": self.memory_mb,
+            "LastModified": self.last_modified,
+            "CodeSha256": self.code_sha256,
+            "Version": self.version,
+            "Environment": {"Variables": dict(self.environment)},
+            "TracingConfig": {"Mode": "PassThrough"},
+            "RevisionId": self.revision_id,
+            "State": "Active",
+            "LastUpdateStatus": "Successful",
+            "PackageType": "Zip",
+            "Architectures": [self.architecture],
+            "EphemeralStorage": {"Size": 512},
+            "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{self.name}"},
+        }
+
+
+@dataclass
+class Alias:
+    name: str
+    function_version: str
+    description: str = ""
+    revision_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def describe(self, function_name: str) -> dict:
+        return {
+            "AliasArn": function_arn(function_name, self.name),
+            "Name": self.name,
+            "FunctionVersion": self.function_version,
+            "Description": self.description,
+            "RevisionId": self.revision_id,
+        }
+
+
+@dataclass
+class Function:
+    latest: FunctionVersion
+    versions: dict[str, FunctionVersion] = field(default_factory=dict)
+    aliases: dict[str, Alias] = field(default_factory=dict)
+    next_version: int = 1
+
+    def resolve(self, qualifier: str | None) -> FunctionVersion:
+        if qualifier in (None, LATEST):
+            return self.latest
+        if qualifier in self.aliases:
+            return self.versions[self.aliases[qualifier].function_version]
+        if qualifier in self.versions:
+            return self.versions[qualifier]
+        raise not_found(f"Function: {function_arn(self.latest.name, qualifier)}")
+
+    def publish(self, description: str = "") -> FunctionVersion:
+        if self.versions:
+            newest = self.versions[str(self.next_version - 1)]
+            if newest.same_deployment(self.latest):
+                return newest
+        version = dataclasses.replace(
+            self.latest, version=str(self.next_version), description=description or self.latest.description,
+            revision_id=str(uuid.uuid4()), last_modified=_timestamp(),
+        )
+        self.versions[version.version] = version
+        self.next_version += 1
+        return version
+
+
+class Registry:
+    """All functions of this emulator. Code is unpacked once per distinct zip under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.functions: dict[str, Function] = {}
+
+    def get(self, name: str) -> Function:
+        try:
+            return self.functions[name]
+        except KeyError:
+            raise not_found(f"Function not found: {function_arn(name)}") from None
+
+    def unpack(self, zip_b64: str) -> tuple[Path, str, int]:
+        data = base64.b64decode(zip_b64)
+        digest = hashlib.sha256(data).digest()
+        sha = base64.b64encode(digest).decode()
+        target = self.root / "code" / digest.hex()[:16]
+        if not target.exists():
+            try:
+                with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                    archive.extractall(target)
+            except zipfile.BadZipFile:
+                raise invalid("Could not unzip uploaded file. Please check your file, then try to upload again.") from None
+        return target, sha, len(data)
+
+    def create(self, version: FunctionVersion) -> Function:
+        if version.name in self.functions:
+            raise conflict(f"Function already exist: {version.name}")
+        function = Function(latest=version)
+        self.functions[version.name] = function
+        return function
+
+    def delete(self, name: str) -> Function:
+        function = self.get(name)
+        del self.functions[name]
+        return function

@@ -1,0 +1,70 @@
+"""Runs Locust in-process for a fixed time, headless, with a live progress line.
+
+This is Locust's documented library use (Environment, local runner, start, quit); the
+collector is attached to the same Environment's events, so nothing measured is lost when the
+run ends early (Ctrl-C): whatever was recorded is flushed on the way out.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import gevent
+from locust.env import Environment
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..collect.listener import RecordCollector
+from ..collect.store import RecordStore
+from .settings import LoadSettings
+from .users import LambdaUser
+
+
+class DirectInvokeUser(LambdaUser):
+    """The concrete user of ``lambench run``: direct invokes, back to back."""
+
+
+@dataclass
+class LoadResult:
+    records: int
+    requests: int
+    failures: int
+    seconds: float
+    interrupted: bool
+
+
+def run_load(settings: LoadSettings, users: int, spawn_rate: float, run_time_s: float,
+             stop_timeout_s: float, console=None) -> LoadResult:
+    # stop_timeout lets each user finish the invoke it is in: an invoke the target ran is billed,
+    # so it must be recorded, not cut off when the clock runs out.
+    env = Environment(user_classes=[DirectInvokeUser], stop_timeout=stop_timeout_s)
+    env.lambench = settings
+    collector = RecordCollector(RecordStore(settings.records_path)).attach(env.events)
+    runner = env.create_local_runner()
+    started = time.monotonic()
+    interrupted = False
+    try:
+        runner.start(users, spawn_rate=spawn_rate)
+        _wait_with_progress(env, run_time_s, started, console)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        runner.quit()
+        collector.close()
+    total = env.stats.total
+    return LoadResult(collector.store.count, total.num_requests, total.num_failures,
+                      time.monotonic() - started, interrupted)
+
+
+def _wait_with_progress(env, run_time_s: float, started: float, console) -> None:
+    columns = (TextColumn("[bold]load"), BarColumn(), TimeElapsedColumn(),
+               TextColumn("{task.fields[status]}"))
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("load", total=run_time_s, status="")
+        while (elapsed := time.monotonic() - started) < run_time_s:
+            total = env.stats.total
+            status = (f"{total.num_requests} invokes, {total.num_failures} failed, "
+                      f"{total.current_rps:.0f}/s, users {env.runner.user_count}")
+            progress.update(task, completed=elapsed, status=status)
+            gevent.sleep(0.5)
+        progress.update(task, completed=run_time_s)

@@ -1,0 +1,73 @@
+"""What the load users need to know (function, variants, endpoint, payload), from either door.
+
+``lambench run`` builds LoadSettings itself; a plain ``locust -f locustfiles/direct.py`` gets them
+from Locust command-line options, each with its LAMBENCH_* environment variable (Locust's own
+precedence: flag, then environment, then default).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UserError
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    function_name: str
+    variants: tuple[str, ...]
+    endpoint_url: str | None
+    region: str
+    payload: bytes
+    run_id: str
+    records_path: Path
+    worker: str = "local"
+
+    def __post_init__(self) -> None:
+        if not self.variants:
+            raise UserError("--lambda-variants: give at least one alias, e.g. mem-128,mem-512")
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S", time.localtime())
+
+
+def add_locust_arguments(parser) -> None:
+    """Locust's init_command_line_parser hook: our options, shown in the web UI too."""
+    # Locust's include_in_web_ui works on the parser itself, not on argument groups.
+    group = parser
+    group.add_argument("--lambda-function", env_var="LAMBENCH_FUNCTION", default="lambench-cpu-bound",
+                       help="function name to invoke", include_in_web_ui=True)
+    group.add_argument("--lambda-variants", env_var="LAMBENCH_VARIANTS", default="mem-128,mem-512,mem-1024,mem-1769",
+                       help="comma-separated aliases (or versions) to interleave", include_in_web_ui=True)
+    group.add_argument("--lambda-endpoint", env_var="LAMBENCH_ENDPOINT", default="http://127.0.0.1:9001",
+                       help="Lambda endpoint URL; 'aws' for AWS's own", include_in_web_ui=True)
+    group.add_argument("--lambda-region", env_var="LAMBENCH_REGION", default="us-east-1")
+    group.add_argument("--lambda-payload", env_var="LAMBENCH_PAYLOAD", default="{}",
+                       help="JSON event sent with every invoke", include_in_web_ui=True)
+    group.add_argument("--lambench-reports", env_var="LAMBENCH_REPORTS", default="reports",
+                       help="folder for <run-id>/records.sqlite")
+
+
+def _records_name(worker: str) -> str:
+    # Each Locust worker writes its own file, so that no two processes share one SQLite writer.
+    return "records.sqlite" if worker == "local" else f"records-{worker}.sqlite"
+
+
+def settings_from_options(options, worker: str = "local") -> LoadSettings:
+    try:
+        json.loads(options.lambda_payload)
+    except ValueError as err:
+        raise UserError(f"--lambda-payload: not valid JSON ({err})") from None
+    endpoint = None if options.lambda_endpoint == "aws" else options.lambda_endpoint
+    run_id = new_run_id()
+    return LoadSettings(
+        function_name=options.lambda_function,
+        variants=tuple(v.strip() for v in options.lambda_variants.split(",") if v.strip()),
+        endpoint_url=endpoint, region=options.lambda_region,
+        payload=options.lambda_payload.encode(), run_id=run_id,
+        records_path=Path(options.lambench_reports) / run_id / _records_name(worker), worker=worker,
+    )

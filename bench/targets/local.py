@@ -1,0 +1,68 @@
+"""Starts the bundled emulator as a child process and knows it only by its endpoint URL.
+
+The emulator prints one ready line with its port into its log file (a file, not a pipe, so
+that a chatty emulator can never block on a full pipe); until then we wait, and if it dies
+first its own output becomes the error. On exit it gets SIGTERM, which makes it remove every
+execution environment it started.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+READY = re.compile(r"listening on (http://127\.0\.0\.1:\d+) cpu_mode=(\w+)")
+START_TIMEOUT_S = 30
+
+
+@dataclass
+class LocalEmulator:
+    process: subprocess.Popen
+    url: str
+    cpu_mode: str
+
+    def info(self) -> dict:
+        with urllib.request.urlopen(f"{self.url}/lambench/info", timeout=10) as response:
+            return json.load(response)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> LocalEmulator:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def start_emulator(log_path: Path, port: int = 0, extra_args: tuple[str, ...] = ()) -> LocalEmulator:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bench.emulator", "--port", str(port), *extra_args],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        match = READY.search(log_path.read_text())
+        if match:
+            return LocalEmulator(process, match.group(1), match.group(2))
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
+    output = log_path.read_text().strip().splitlines()
+    raise RuntimeError("the emulator did not start:\n" + "\n".join(output[-20:]))

@@ -1,0 +1,26 @@
+"""Direct Lambda invokes, for plain Locust (web UI or headless) against a deployed function.
+
+    lambench emulator --port 9001 &                    # or a real AWS endpoint: --lambda-endpoint aws
+    lambench deploy --endpoint http://127.0.0.1:9001   # creates mem-<MB> aliases from bench.toml
+    locust -f locustfiles/direct.py                    # web UI on http://127.0.0.1:8089
+
+Options (each also from its LAMBENCH_* environment variable): --lambda-function,
+--lambda-variants, --lambda-endpoint, --lambda-payload, --lambench-reports. Every invoke is
+also written to <reports>/<run-id>/records.sqlite.
+"""
+
+import sys
+from pathlib import Path
+
+from locust import events
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
+
+from bench.load.plugin import register  # noqa: E402
+from bench.load.users import LambdaUser  # noqa: E402
+
+register(events)
+
+
+class DirectInvoke(LambdaUser):
+    """Invokes each variant in turn through the Lambda Invoke API."""

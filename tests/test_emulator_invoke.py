@@ -1,0 +1,168 @@
+"""The emulator through boto3: cold then warm, REPORT lines, errors, concurrency, headers."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from botocore.exceptions import ClientError
+
+from bench.collect import find_report, parse_report_line
+from conftest import invoke
+
+
+def _tail(response) -> str:
+    return base64.b64decode(response["LogResult"]).decode()
+
+
+def test_first_invoke_of_a_new_alias_is_cold_and_later_ones_are_warm(lambda_client, deploy):
+    spec, (variant,) = deploy("hello", (512,))
+    reports = []
+    for _ in range(3):
+        response, _ = invoke(lambda_client, spec.name, Qualifier=variant.name, LogType="Tail")
+        reports.append(find_report(_tail(response)))
+    assert reports[0].init_ms is not None and reports[0].init_ms > 0
+    assert [r.init_ms for r in reports[1:]] == [None, None]
+    assert {r.memory_mb for r in reports} == {512}
+
+
+def test_report_line_is_in_awss_exact_format_and_bills_init(lambda_client, deploy):
+    spec, (variant,) = deploy("hello", (256,))
+    response, _ = invoke(lambda_client, spec.name, Qualifier=variant.name, LogType="Tail")
+    lines = _tail(response).split("\n")
+    report_line = next(line for line in lines if line.startswith("REPORT"))
+    fields = report_line.split("\t")
+    assert [f.split(":")[0] for f in fields] == [
+        "REPORT RequestId", "Duration", "Billed Duration", "Memory Size", "Max Memory Used", "Init Duration"]
+    report = parse_report_line(report_line)
+    assert report.request_id == response["ResponseMetadata"]["RequestId"]
+    # Since 2025-08-01 a cold start bills ceil(Duration + Init Duration).
+    assert report.billed_ms == math.ceil(round(report.duration_ms + report.init_ms, 2))
+    assert report.max_memory_used_mb > 0
+    assert lines[lines.index(report_line) - 1] == f"END RequestId: {report.request_id}"
+    assert any(line.startswith(f"START RequestId: {report.request_id} Version: {variant.version}") for line in lines)
+    assert any("handling" in line for line in lines), "the handler's own output is in the tail"
+
+    warm, _ = invoke(lambda_client, spec.name, Qualifier=variant.name, LogType="Tail")
+    warm_report = find_report(_tail(warm))
+    assert warm_report.billed_ms == math.ceil(round(warm_report.duration_ms, 2))
+    assert "INIT_START" not in _tail(warm)
+
+
+def test_a_raising_handler_gives_unhandled_and_the_environment_stays_usable(lambda_client, deploy):
+    spec, (variant,) = deploy("hello")
+    ok, body = invoke(lambda_client, spec.name, Qualifier=variant.name)
+    pid = json.loads(body)["pid"]
+    failed, body = invoke(lambda_client, spec.name, {"raise": True}, Qualifier=variant.name, LogType="Tail")
+    assert failed["StatusCode"] == 200
+    assert failed["FunctionError"] == "Unhandled"
+    error = json.loads(body)
+    assert error["errorType"] == "ValueError" and error["errorMessage"] == "raised on request"
+    assert error["requestId"] == failed["ResponseMetadata"]["RequestId"]
+    assert find_report(_tail(failed)) is not None
+    after, body = invoke(lambda_client, spec.name, Qualifier=variant.name)
+    assert "FunctionError" not in after
+    assert json.loads(body)["pid"] == pid, "the same warm environment served the next invoke"
+
+
+def test_two_concurrent_invokes_run_in_two_environments(lambda_client, deploy):
+    spec, (variant,) = deploy("sleepy")
+
+    def call(_):
+        response, body = invoke(lambda_client, spec.name, {"sleep_s": 1.0}, Qualifier=variant.name, LogType="Tail")
+        return json.loads(body)["pid"], find_report(_tail(response))
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(call, range(2)))
+    pids = {pid for pid, _ in results}
+    assert len(pids) == 2
+    assert all(report.cold for _, report in results)
+
+
+def test_executed_version_names_the_version_an_alias_resolved_to(lambda_client, deploy):
+    spec, variants = deploy("hello", (128, 1024))
+    for variant in variants:
+        response, body = invoke(lambda_client, spec.name, Qualifier=variant.name)
+        assert response["ExecutedVersion"] == variant.version
+        assert json.loads(body)["memory"] == str(variant.memory_mb)
+    response, _ = invoke(lambda_client, spec.name)
+    assert response["ExecutedVersion"] == "$LATEST"
+    response, _ = invoke(lambda_client, f"{spec.name}:{variants[0].name}")
+    assert response["ExecutedVersion"] == variants[0].version
+
+
+def test_updating_the_configuration_retires_latests_warm_environments(lambda_client, deploy):
+    spec, _ = deploy("hello")
+    first, _ = invoke(lambda_client, spec.name, LogType="Tail")
+    warm, _ = invoke(lambda_client, spec.name, LogType="Tail")
+    assert find_report(_tail(first)).cold and not find_report(_tail(warm)).cold
+    lambda_client.update_function_configuration(FunctionName=spec.name, Timeout=10)
+    lambda_client.get_waiter("function_updated_v2").wait(FunctionName=spec.name)
+    again, _ = invoke(lambda_client, spec.name, LogType="Tail")
+    assert find_report(_tail(again)).cold
+
+
+def test_a_timeout_kills_the_environment_and_still_writes_report(lambda_client, deploy):
+    spec, (variant,) = deploy("sleepy", timeout_s=1)
+    response, body = invoke(lambda_client, spec.name, {"sleep_s": 5}, Qualifier=variant.name, LogType="Tail")
+    assert response["FunctionError"] == "Unhandled"
+    error = json.loads(body)
+    assert error["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 1.00 seconds" in error["errorMessage"]
+    tail = _tail(response)
+    assert "Task timed out after 1.00 seconds" in tail
+    report = find_report(tail)
+    assert report is not None and report.duration_ms == pytest.approx(1000.0)
+    after, _ = invoke(lambda_client, spec.name, {"sleep_s": 0}, Qualifier=variant.name, LogType="Tail")
+    assert "FunctionError" not in after
+    assert find_report(_tail(after)).cold, "a timed-out environment is discarded"
+
+
+def test_an_import_error_is_runtime_import_module_error(lambda_client, deploy):
+    spec, (variant,) = deploy("broken_import")
+    response, body = invoke(lambda_client, spec.name, Qualifier=variant.name, LogType="Tail")
+    assert response["FunctionError"] == "Unhandled"
+    assert json.loads(body)["errorType"] == "Runtime.ImportModuleError"
+    assert "a_module_that_does_not_exist" in json.loads(body)["errorMessage"]
+
+
+def test_a_runtime_that_dies_mid_invoke_gives_exit_error_and_is_replaced(lambda_client, deploy):
+    spec, (variant,) = deploy("crash")
+    _, body = invoke(lambda_client, spec.name, Qualifier=variant.name)
+    pid = json.loads(body)["pid"]
+    response, body = invoke(lambda_client, spec.name, {"crash": True}, Qualifier=variant.name, LogType="Tail")
+    assert response["FunctionError"] == "Unhandled"
+    error = json.loads(body)
+    assert error["errorType"] == "Runtime.ExitError"
+    assert "signal: killed" in error["errorMessage"]
+    _, body = invoke(lambda_client, spec.name, Qualifier=variant.name)
+    assert json.loads(body)["pid"] != pid
+
+
+def test_dry_run_and_event_invocations(lambda_client, deploy):
+    spec, (variant,) = deploy("hello")
+    assert lambda_client.invoke(FunctionName=spec.name, Qualifier=variant.name, InvocationType="DryRun")["StatusCode"] == 204
+    assert lambda_client.invoke(FunctionName=spec.name, Qualifier=variant.name, InvocationType="Event",
+                                Payload=b"{}")["StatusCode"] == 202
+
+
+def test_an_oversized_payload_is_request_entity_too_large(lambda_client, deploy):
+    spec, (variant,) = deploy("hello")
+    payload = json.dumps({"x": "a" * (6 * 1024 * 1024)})
+    # AWS answers with a code botocore's model does not name (it models RequestTooLargeException),
+    # so boto3 raises a plain ClientError, exactly as against AWS.
+    with pytest.raises(ClientError) as raised:
+        lambda_client.invoke(FunctionName=spec.name, Qualifier=variant.name, Payload=payload)
+    assert raised.value.response["Error"]["Code"] == "RequestEntityTooLargeException"
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
+
+
+def test_unknown_functions_and_qualifiers_are_not_found(lambda_client, deploy):
+    spec, _ = deploy("hello")
+    with pytest.raises(lambda_client.exceptions.ResourceNotFoundException):
+        invoke(lambda_client, "no-such-function")
+    with pytest.raises(lambda_client.exceptions.ResourceNotFoundException):
+        invoke(lambda_client, spec.name, Qualifier="mem-9999")
