@@ -34,6 +34,8 @@ class InvocationRecord:
     payload_bytes: int = 0
     response_bytes: int = 0
     worker: str = "local"
+    # on-demand | provisioned-concurrency, where the target says (the emulator does; AWS does not)
+    init_type: str | None = None
 
     def __post_init__(self) -> None:
         if self.path not in PATHS:

@@ -30,23 +30,51 @@ def lambda_client(emulator):
     return awsclient.client("lambda", emulator.url, "us-east-1", config)
 
 
-@pytest.fixture
-def deploy(emulator, request):
-    """Deploys tests/functions/<folder> under a name unique to the test; returns a Deployed helper."""
-    deployer = VariantDeployer(make_lambda_client(emulator.url, "us-east-1"))
-    created = []
+def deployer_for(url: str, request):
+    """A deploy(folder, memory sizes, ...) function for the emulator at ``url``: one test's functions."""
+    deployer = VariantDeployer(make_lambda_client(url, "us-east-1"))
 
     def _deploy(folder: str, memory_mb: tuple[int, ...] = (128,), handler: str = "app.handler",
-                timeout_s: int = 30, name: str | None = None):
+                timeout_s: int = 30, name: str | None = None, runtime: str = "python3.12",
+                environment: dict | None = None):
         name = name or f"{folder}-{request.node.name}".replace("_", "-")[:64]
-        spec = FunctionSpec(name=name, source=FUNCTIONS / folder, handler=handler, timeout_s=timeout_s)
-        variants = deployer.deploy_variants(spec, memory_mb)
-        created.append(name)
-        return spec, variants
+        spec = FunctionSpec(name=name, source=FUNCTIONS / folder, handler=handler, timeout_s=timeout_s,
+                            runtime=runtime, environment=environment or {})
+        return spec, deployer.deploy_variants(spec, memory_mb)
 
+    return _deploy, deployer
+
+
+@pytest.fixture
+def deploy(emulator, request):
+    """Deploys tests/functions/<folder> on the shared emulator under a name unique to the test."""
+    _deploy, deployer = deployer_for(emulator.url, request)
     yield _deploy
-    for name in created:
+    for name in deployer.created_functions():
         deployer.teardown(name)
+
+
+@pytest.fixture
+def own_emulator(tmp_path, request):
+    """Starts an emulator of this test's own with the given options: own_emulator("--idle-timeout", "1").
+
+    Returns (emulator, lambda client, deploy function)."""
+    from botocore.config import Config
+
+    from bench import awsclient
+
+    started = []
+
+    def _start(*options: str):
+        running = start_emulator(tmp_path / f"emulator-{len(started)}.log", extra_args=options)
+        started.append(running)
+        config = Config(retries={"total_max_attempts": 1}, max_pool_connections=20, read_timeout=120)
+        client = awsclient.client("lambda", running.url, "us-east-1", config)
+        return running, client, deployer_for(running.url, request)[0]
+
+    yield _start
+    for running in started:
+        running.stop()
 
 
 def invoke(client, name: str, payload: dict | None = None, **kwargs) -> tuple[dict, bytes]:

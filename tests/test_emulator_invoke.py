@@ -166,3 +166,61 @@ def test_unknown_functions_and_qualifiers_are_not_found(lambda_client, deploy):
         invoke(lambda_client, "no-such-function")
     with pytest.raises(lambda_client.exceptions.ResourceNotFoundException):
         invoke(lambda_client, spec.name, Qualifier="mem-9999")
+
+
+def test_event_invokes_are_retried_twice_on_error_and_the_retries_are_in_the_logs(own_emulator):
+    import time
+
+    from bench import awsclient
+
+    emulator, client, deploy = own_emulator("--event-retry-delays", "0.2,0.2")
+    spec, (variant,) = deploy("hello")
+    response = client.invoke(FunctionName=spec.name, Qualifier=variant.name, InvocationType="Event",
+                             Payload=json.dumps({"raise": True}))
+    assert response["StatusCode"] == 202
+    request_id = response["ResponseMetadata"]["RequestId"]
+    logs = awsclient.client("logs", emulator.url, "us-east-1")
+    for _ in range(100):
+        events = logs.filter_log_events(logGroupName=f"/aws/lambda/{spec.name}",
+                                        filterPattern=f'"START RequestId: {request_id}"')["events"]
+        if len(events) == 3:
+            break
+        time.sleep(0.1)
+    assert len(events) == 3, "one attempt and two retries, each with its own START line"
+    reports = logs.filter_log_events(logGroupName=f"/aws/lambda/{spec.name}",
+                                     filterPattern=f'"REPORT RequestId: {request_id}"')["events"]
+    assert len(reports) == 3
+
+
+def test_event_payloads_have_their_own_limit(own_emulator):
+    _, client, deploy = own_emulator("--async-payload-limit", "262144")
+    spec, (variant,) = deploy("hello")
+    small = json.dumps({"x": "a" * 200_000})
+    assert client.invoke(FunctionName=spec.name, Qualifier=variant.name, InvocationType="Event",
+                         Payload=small)["StatusCode"] == 202
+    with pytest.raises(ClientError) as raised:
+        client.invoke(FunctionName=spec.name, Qualifier=variant.name, InvocationType="Event",
+                      Payload=json.dumps({"x": "a" * 300_000}))
+    assert raised.value.response["Error"]["Code"] == "RequestEntityTooLargeException"
+    # The same payload is fine synchronously (6 MB).
+    assert client.invoke(FunctionName=spec.name, Qualifier=variant.name,
+                         Payload=json.dumps({"x": "a" * 300_000}))["StatusCode"] == 200
+
+
+def test_a_weighted_alias_splits_traffic_and_names_the_version_that_ran(own_emulator):
+    from collections import Counter
+
+    _, client, deploy = own_emulator("--seed", "7")
+    spec, (v1, v2) = deploy("hello", (128, 256))
+    client.create_alias(FunctionName=spec.name, Name="canary", FunctionVersion=v1.version,
+                        RoutingConfig={"AdditionalVersionWeights": {v2.version: 0.3}})
+    alias = client.get_alias(FunctionName=spec.name, Name="canary")
+    assert alias["RoutingConfig"]["AdditionalVersionWeights"] == {v2.version: 0.3}
+    ran = Counter()
+    for _ in range(300):
+        response, body = invoke(client, spec.name, Qualifier="canary")
+        ran[response["ExecutedVersion"]] += 1
+        assert json.loads(body)["memory"] == ("128" if response["ExecutedVersion"] == v1.version else "256")
+    share = ran[v2.version] / 300
+    # Binomial(300, 0.3): sd 0.026; 0.18..0.42 is more than 4 sd either side.
+    assert 0.18 < share < 0.42 and set(ran) == {v1.version, v2.version}

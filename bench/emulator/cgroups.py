@@ -1,36 +1,28 @@
-"""CPU quota per execution environment, through the host's cgroups, as Lambda enforces CPU share.
+"""CPU quota and memory limit per execution environment, through the host's cgroups.
 
-An environment gets memory/1769 of a CPU. Under cgroup v1 (``cpu`` controller) that is
+CPU: an environment gets memory/1769 of a CPU. Under cgroup v1 (``cpu`` controller) that is
 cfs_quota_us = cfs_period_us x share; under cgroup v2 it is ``cpu.max``. The period is 20 ms:
 the quota must be at least 1 ms, which at 128 MB needs a period of at least 13.8 ms, and longer
-periods let short jobs escape the throttle (EMULATOR-NOTES.md). Groups are named after the
-emulator's pid so that stale ones from a crashed emulator are swept at start-up.
+periods let short jobs escape the throttle (EMULATOR-NOTES.md).
+
+Memory: ``memory.limit_in_bytes`` (v1) or ``memory.max`` (v2) at the function's memory size;
+the kernel then SIGKILLs an environment that exceeds it, and ``oom_kill`` in
+``memory.oom_control`` (v1) or ``memory.events`` (v2) tells it was the limit.
+
+Groups are named after the emulator's pid so that stale ones from a crashed emulator are
+swept at start-up.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 PERIOD_US = 20_000
 MIN_QUOTA_US = 1_000
-V1_CPU = Path("/sys/fs/cgroup/cpu")
-V2_ROOT = Path("/sys/fs/cgroup")
+ROOT = Path("/sys/fs/cgroup")
 PREFIX = "lambench-"
-
-
-def _v2_has_cpu() -> bool:
-    controllers = V2_ROOT / "cgroup.subtree_control"
-    return controllers.exists() and "cpu" in controllers.read_text().split()
-
-
-def detect_root() -> tuple[str, Path] | None:
-    """The cgroup flavour and the parent folder to make groups in, or None when we may not."""
-    if (V1_CPU / "cpu.cfs_quota_us").exists() and os.access(V1_CPU, os.W_OK):
-        return "v1", V1_CPU
-    if _v2_has_cpu() and os.access(V2_ROOT, os.W_OK):
-        return "v2", V2_ROOT
-    return None
 
 
 def _alive(pid: int) -> bool:
@@ -44,7 +36,7 @@ def _alive(pid: int) -> bool:
 
 
 def _remove_tree(group: Path) -> None:
-    for child in sorted((p for p in group.iterdir() if p.is_dir()), reverse=True):
+    for child in (p for p in group.iterdir() if p.is_dir()):
         _remove_tree(child)
     try:
         group.rmdir()
@@ -52,46 +44,37 @@ def _remove_tree(group: Path) -> None:
         pass
 
 
-class CpuGroups:
-    """Makes, fills and removes the per-environment CPU groups of one emulator process."""
+def _v2_controllers() -> set[str]:
+    controllers = ROOT / "cgroup.subtree_control"
+    return set(controllers.read_text().split()) if controllers.exists() else set()
+
+
+def _writable_parent(name: str, probe: str) -> tuple[str, Path] | None:
+    """Where a controller's groups can be made: (flavour, parent folder), or None."""
+    v1 = ROOT / name
+    if (v1 / probe).exists() and os.access(v1, os.W_OK):
+        return "v1", v1
+    if name in _v2_controllers() and os.access(ROOT, os.W_OK):
+        return "v2", ROOT
+    return None
+
+
+class Controller:
+    """One cgroup controller's tree of per-environment groups for this emulator process."""
 
     def __init__(self, flavour: str, parent: Path) -> None:
         self.flavour = flavour
         self.base = parent / f"{PREFIX}{os.getpid()}"
-        self._sweep_stale(parent)
-        self.base.mkdir(exist_ok=True)
-
-    @classmethod
-    def create(cls) -> CpuGroups | None:
-        found = detect_root()
-        if found is None:
-            return None
-        try:
-            return cls(*found)
-        except OSError:
-            return None
-
-    @staticmethod
-    def _sweep_stale(parent: Path) -> None:
         for group in parent.glob(f"{PREFIX}*"):
             pid = group.name[len(PREFIX):]
             if pid.isdigit() and not _alive(int(pid)):
                 _remove_tree(group)
+        self.base.mkdir(exist_ok=True)
 
-    def limit(self, env_id: str, vcpus: float) -> Path:
+    def group(self, env_id: str) -> Path:
         group = self.base / env_id
         group.mkdir(exist_ok=True)
-        quota = max(MIN_QUOTA_US, round(PERIOD_US * vcpus))
-        if self.flavour == "v1":
-            (group / "cpu.cfs_period_us").write_text(str(PERIOD_US))
-            (group / "cpu.cfs_quota_us").write_text(str(quota))
-        else:
-            (group / "cpu.max").write_text(f"{quota} {PERIOD_US}")
         return group
-
-    @staticmethod
-    def attach(group: Path, pid: int) -> None:
-        (group / "cgroup.procs").write_text(str(pid))
 
     def release(self, env_id: str) -> None:
         group = self.base / env_id
@@ -101,3 +84,99 @@ class CpuGroups:
     def close(self) -> None:
         if self.base.exists():
             _remove_tree(self.base)
+
+
+@dataclass
+class EnvironmentGroups:
+    """The groups of one environment: join memory at spawn, CPU after init."""
+
+    cpu: Path | None
+    memory: Path | None
+    flavour: str
+
+    def join_memory(self) -> None:
+        """Runs in the child before exec (preexec_fn): the limit holds from the first byte."""
+        if self.memory is not None:
+            (self.memory / "cgroup.procs").write_text(str(os.getpid()))
+
+    def attach_cpu(self, pid: int) -> None:
+        if self.cpu is not None:
+            (self.cpu / "cgroup.procs").write_text(str(pid))
+
+    def oom_killed(self) -> bool:
+        if self.memory is None:
+            return False
+        name = "memory.oom_control" if self.flavour == "v1" else "memory.events"
+        try:
+            for line in (self.memory / name).read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value) > 0
+        except OSError:
+            pass
+        return False
+
+
+class Cgroups:
+    """The CPU and memory controllers this host lets us use (either may be missing)."""
+
+    def __init__(self, cpu: Controller | None, memory: Controller | None) -> None:
+        self.cpu = cpu
+        self.memory = memory
+
+    @classmethod
+    def create(cls, want_cpu: bool = True, want_memory: bool = True) -> Cgroups:
+        return cls(_controller("cpu", "cpu.cfs_quota_us") if want_cpu else None,
+                   _controller("memory", "memory.limit_in_bytes") if want_memory else None)
+
+    def prepare(self, env_id: str, vcpus: float, memory_mb: int) -> EnvironmentGroups:
+        cpu = memory = None
+        if self.cpu is not None:
+            cpu = self.cpu.group(env_id)
+            quota = max(MIN_QUOTA_US, round(PERIOD_US * vcpus))
+            if self.cpu.flavour == "v1":
+                (cpu / "cpu.cfs_period_us").write_text(str(PERIOD_US))
+                (cpu / "cpu.cfs_quota_us").write_text(str(quota))
+            else:
+                (cpu / "cpu.max").write_text(f"{quota} {PERIOD_US}")
+        if self.memory is not None:
+            memory = self.memory.group(env_id)
+            _limit_memory(memory, self.memory.flavour, memory_mb * 1024 * 1024)
+        flavour = (self.cpu or self.memory).flavour if (self.cpu or self.memory) else "none"
+        return EnvironmentGroups(cpu, memory, flavour)
+
+    def release(self, env_id: str) -> None:
+        for controller in (self.cpu, self.memory):
+            if controller is not None:
+                controller.release(env_id)
+
+    def close(self) -> None:
+        for controller in (self.cpu, self.memory):
+            if controller is not None:
+                controller.close()
+
+
+def _controller(name: str, probe: str) -> Controller | None:
+    found = _writable_parent(name, probe)
+    if found is None:
+        return None
+    try:
+        return Controller(*found)
+    except OSError:
+        return None
+
+
+def _limit_memory(group: Path, flavour: str, limit: int) -> None:
+    if flavour == "v2":
+        (group / "memory.max").write_text(str(limit))
+        swap = group / "memory.swap.max"
+        if swap.exists():
+            swap.write_text("0")
+        return
+    (group / "memory.limit_in_bytes").write_text(str(limit))
+    # Lambda has no swap: without these, a host with swap would page instead of killing.
+    for name, value in (("memory.memsw.limit_in_bytes", limit), ("memory.swappiness", 0)):
+        try:
+            (group / name).write_text(str(value))
+        except OSError:
+            pass

@@ -16,7 +16,9 @@ from .apierrors import conflict, invalid, not_found
 from .registry import LATEST, Alias, FunctionVersion, Registry, function_arn, split_function_name
 
 API = "/2015-03-31/functions"
-RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
+# python3.x runs on the emulator's own interpreter; provided.* runs the folder's executable `bootstrap`.
+RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14",
+            "provided.al2023", "provided.al2")
 ARCHITECTURES = ("x86_64", "arm64")
 
 
@@ -32,7 +34,7 @@ def _timeout(value) -> int:
     return value
 
 
-async def _json_body(request: web.Request) -> dict:
+async def json_body(request: web.Request) -> dict:
     try:
         body = await request.json()
     except ValueError:
@@ -43,9 +45,11 @@ async def _json_body(request: web.Request) -> dict:
 
 
 class ControlPlane:
-    def __init__(self, registry: Registry, pool) -> None:
+    def __init__(self, registry: Registry, pool, gate, provisioned) -> None:
         self.registry = registry
         self.pool = pool
+        self.gate = gate
+        self.provisioned = provisioned
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -71,7 +75,7 @@ class ControlPlane:
         return self.registry.get(name), request.query.get("Qualifier") or qualifier
 
     async def create_function(self, request: web.Request) -> web.Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         name = body.get("FunctionName")
         if not name or not isinstance(name, str):
             raise invalid("FunctionName is required")
@@ -122,7 +126,9 @@ class ControlPlane:
             del function.versions[qualifier]
             await self.pool.retire(name, keep=lambda v: v.version != qualifier)
         else:
+            await self.provisioned.forget_function(name)
             self.registry.delete(name)
+            self.gate.forget(name)
             await self.pool.retire(name)
         return web.Response(status=204)
 
@@ -132,7 +138,7 @@ class ControlPlane:
 
     async def update_configuration(self, request: web.Request) -> web.Response:
         function, _ = self._function(request)
-        body = await _json_body(request)
+        body = await json_body(request)
         changes = {}
         if "MemorySize" in body:
             changes["memory_mb"] = _memory(body["MemorySize"])
@@ -151,7 +157,7 @@ class ControlPlane:
 
     async def update_code(self, request: web.Request) -> web.Response:
         function, _ = self._function(request)
-        body = await _json_body(request)
+        body = await json_body(request)
         if not body.get("ZipFile"):
             raise invalid("ZipFile is required: this emulator takes ZIP packages only")
         code_dir, sha, size = self.registry.unpack(body["ZipFile"])
@@ -169,7 +175,7 @@ class ControlPlane:
 
     async def publish_version(self, request: web.Request) -> web.Response:
         function, _ = self._function(request)
-        body = await _json_body(request) if request.can_read_body else {}
+        body = await json_body(request) if request.can_read_body else {}
         expected = body.get("CodeSha256")
         if expected and expected != function.latest.code_sha256:
             raise invalid("CodeSha256 does not match the function's current code")
@@ -185,16 +191,26 @@ class ControlPlane:
             raise not_found(f"Function not found: {function_arn(function.latest.name, version)}")
         return version
 
+    def _weights(self, function, routing: dict | None) -> dict[str, float]:
+        weights = dict((routing or {}).get("AdditionalVersionWeights") or {})
+        for version, weight in weights.items():
+            self._check_version(function, str(version))
+            if not isinstance(weight, (int, float)) or not 0.0 <= weight <= 1.0:
+                raise invalid(f"AdditionalVersionWeights[{version}] = {weight!r}: must be 0.0..1.0")
+        if len(weights) > 1:
+            raise invalid("AdditionalVersionWeights: at most one additional version")
+        return {str(v): float(w) for v, w in weights.items()}
+
     async def create_alias(self, request: web.Request) -> web.Response:
         function, _ = self._function(request)
-        body = await _json_body(request)
+        body = await json_body(request)
         name = body.get("Name")
         if not name:
             raise invalid("Name is required")
         if name in function.aliases:
             raise conflict(f"Alias already exists: {function_arn(function.latest.name, name)}")
         alias = Alias(name, self._check_version(function, str(body.get("FunctionVersion", ""))),
-                      body.get("Description", ""))
+                      body.get("Description", ""), self._weights(function, body.get("RoutingConfig")))
         function.aliases[name] = alias
         return web.json_response(alias.describe(function.latest.name), status=201)
 
@@ -215,11 +231,18 @@ class ControlPlane:
 
     async def update_alias(self, request: web.Request) -> web.Response:
         function, alias = self._alias(request)
-        body = await _json_body(request)
+        body = await json_body(request)
         if "FunctionVersion" in body:
+            previous = alias.function_version
             alias.function_version = self._check_version(function, str(body["FunctionVersion"]))
+            config = self.provisioned.configs.get((function.name, alias.name))
+            if config is not None and previous != alias.function_version:
+                # Lambda re-provisions an alias's concurrency on the version it now points at.
+                await self.provisioned.put(function, alias.name, config.requested)
         if "Description" in body:
             alias.description = body["Description"]
+        if "RoutingConfig" in body:
+            alias.additional_weights = self._weights(function, body["RoutingConfig"])
         alias.revision_id = str(uuid.uuid4())
         return web.json_response(alias.describe(function.latest.name))
 

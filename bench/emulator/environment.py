@@ -19,8 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .cgroups import EnvironmentGroups
 from .registry import FunctionVersion
 
+DILATION_SHIM = Path(__file__).with_name("dilation_shim.py")
+MB_PER_VCPU = 1769
+MAX_VCPUS = 6
+WATCHDOG_INTERVAL_S = 0.02
 INIT_TIMEOUT_S = 10.0  # Lambda's limit for the INIT phase of on-demand functions
 STREAM_LIMIT = 8 * 1024 * 1024
 # Reserved variables Lambda sets; a function's own Environment cannot override them.
@@ -64,16 +69,29 @@ class InitFailure(Exception):
         self.log_lines = log_lines
 
 
-def _vm_hwm_mb(pid: int) -> int:
-    """Peak RSS (VmHWM) in MB: closer to Lambda's Max Memory Used than the cgroup's own counter."""
+def _vm_kb(pid: int, field: str) -> int:
     try:
         with open(f"/proc/{pid}/status") as status:
             for line in status:
-                if line.startswith("VmHWM:"):
-                    return -(-int(line.split()[1]) // 1024)
+                if line.startswith(field):
+                    return int(line.split()[1])
     except (FileNotFoundError, ProcessLookupError):
         pass
     return 0
+
+
+def _vm_hwm_mb(pid: int) -> int:
+    """Peak RSS (VmHWM) in MB: closer to Lambda's Max Memory Used than the cgroup's own counter."""
+    return -(-_vm_kb(pid, "VmHWM:") // 1024)
+
+
+def is_python(runtime: str) -> bool:
+    return runtime.startswith("python")
+
+
+def vcpus_for(memory_mb: int) -> float:
+    """Lambda's CPU share for a memory size: memory / 1,769 MB of a core, at most 6."""
+    return min(memory_mb / MB_PER_VCPU, MAX_VCPUS)
 
 
 class ExecutionEnvironment:
@@ -82,8 +100,19 @@ class ExecutionEnvironment:
         version: FunctionVersion,
         state_dir: Path,
         log_sink: Callable[[str, str, str], None],
+        cpu_mode: str = "none",
+        init_type: str = "on-demand",
+        groups: EnvironmentGroups | None = None,
+        watchdog: bool = False,
+        init_timeout_s: float = INIT_TIMEOUT_S,
     ) -> None:
+        self.watchdog = watchdog
+        self.init_timeout_s = init_timeout_s
         self.version = version
+        self.cpu_mode = cpu_mode
+        self.init_type = init_type
+        self.groups = groups
+        self.oom = False
         self.env_id = uuid.uuid4().hex[:12]
         self.log_stream = time.strftime("%Y/%m/%d", time.gmtime()) + f"/[{version.version}]{self.env_id}"
         self.tmp_dir = state_dir / "env" / self.env_id / "tmp"
@@ -99,6 +128,7 @@ class ExecutionEnvironment:
         self._ready: asyncio.Future | None = None
         self._init_error: asyncio.Future | None = None
         self._reader: asyncio.Task | None = None
+        self._watchdog: asyncio.Task | None = None
 
     # ---- called by the Runtime API -------------------------------------------------------
     def runtime_ready(self) -> None:
@@ -125,7 +155,6 @@ class ExecutionEnvironment:
     # ---- lifecycle --------------------------------------------------------------------------
     def _process_env(self, runtime_port: int) -> dict[str, str]:
         v = self.version
-        runtime_tag = v.runtime.replace("python", "python") if v.runtime.startswith("python") else v.runtime
         env = {k: val for k, val in v.environment.items() if k not in RESERVED}
         env.update({
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -142,9 +171,9 @@ class ExecutionEnvironment:
             "AWS_LAMBDA_FUNCTION_VERSION": v.version,
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{v.name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": self.init_type,
             # Makes SIGINT work while awslambdaric is idle (EMULATOR-NOTES.md).
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{runtime_tag}",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{v.runtime}",
             "AWS_REGION": "us-east-1",
             "AWS_DEFAULT_REGION": "us-east-1",
             # Lambda hands every function its role's credentials; these are placeholders.
@@ -152,44 +181,64 @@ class ExecutionEnvironment:
             "AWS_SECRET_ACCESS_KEY": "lambench-local-secret",
             "AWS_SESSION_TOKEN": "lambench-local-session",
         })
+        if self.cpu_mode == "dilation" and is_python(v.runtime):
+            env["LAMBENCH_CPU_SHARE"] = str(vcpus_for(v.memory_mb))
         return env
 
-    async def start(self, runtime_port: int, on_spawn: Callable[[int], None] | None = None) -> float:
+    def _command(self) -> list[str]:
+        v = self.version
+        if not is_python(v.runtime):
+            return [str(v.code_dir / "bootstrap")]
+        if self.cpu_mode == "dilation":
+            return [sys.executable, str(DILATION_SHIM), v.handler]
+        return [sys.executable, "-m", "awslambdaric", v.handler]
+
+    async def start(self, runtime_port: int) -> float:
         """Start the process and wait for its first /next. Returns Init Duration in ms."""
         loop = asyncio.get_running_loop()
         self._ready = loop.create_future()
         self._init_error = loop.create_future()
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "awslambdaric", self.version.handler,
-            cwd=self.version.code_dir, env=self._process_env(runtime_port),
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, start_new_session=True, limit=STREAM_LIMIT,
-        )
-        if on_spawn is not None:
-            on_spawn(self.process.pid)
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                *self._command(), cwd=self.version.code_dir, env=self._process_env(runtime_port),
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT, start_new_session=True, limit=STREAM_LIMIT,
+                preexec_fn=self.groups.join_memory if self.groups and self.groups.memory else None,
+            )
+        except OSError as err:  # a custom runtime without an executable bootstrap
+            raise InitFailure("Runtime.InvalidEntrypoint", _error_body(
+                "Runtime.InvalidEntrypoint", f"RequestId: Error: fork/exec {err.filename}: {err.strerror}"),
+                0.0, []) from None
         self._reader = asyncio.create_task(self._read_output())
+        if self.watchdog:
+            self._watchdog = asyncio.create_task(self._watch_memory())
         exited = asyncio.ensure_future(self.process.wait())
         try:
             done, _ = await asyncio.wait(
-                {self._ready, self._init_error, exited}, timeout=INIT_TIMEOUT_S,
+                {self._ready, self._init_error, exited}, timeout=self.init_timeout_s,
                 return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
             exited.cancel()
         init_ms = (time.perf_counter() - t0) * 1000.0
         if self._ready in done:
+            if self.groups is not None:
+                # The quota applies from the first invoke on: Lambda's Python init is flat across
+                # memory sizes (lambda-perf: 83.7 ms at 128 MB, 81.8 ms at 1024 MB).
+                self.groups.attach_cpu(self.process.pid)
             return (self._ready.result() - t0) * 1000.0
         await self._drain_output()
         if self._init_error in done:
             error_type, body = self._init_error.result()
         elif not done:
             error_type, body = "Sandbox.Timedout", _error_body(
-                "Sandbox.Timedout", f"INIT phase timed out after {INIT_TIMEOUT_S:.2f} seconds")
+                "Sandbox.Timedout", f"INIT phase timed out after {self.init_timeout_s:.2f} seconds")
         else:
             error_type, body = "Runtime.ExitError", _error_body(
                 "Runtime.ExitError", f"Runtime exited with error: {_exit_reason(self.process.returncode)}")
+            self._note_oom()
         self.kill()
         raise InitFailure(error_type, body, init_ms, self.take_init_lines())
 
@@ -220,11 +269,28 @@ class ExecutionEnvironment:
         await self._drain_output()
         self.current = None
         self.usable = False
+        self._note_oom()
         reason = _exit_reason(self.process.returncode)
         return RuntimeAnswer(False, _error_body("Runtime.ExitError", f"RequestId: {invocation.request_id} Error: Runtime exited with error: {reason}"), "Runtime.ExitError")
 
     def max_memory_mb(self) -> int:
+        if self.oom:
+            return self.version.memory_mb
         return _vm_hwm_mb(self.process.pid) if self.process else 0
+
+    def _note_oom(self) -> None:
+        if self.groups is not None and self.groups.oom_killed():
+            self.oom = True
+
+    async def _watch_memory(self) -> None:
+        """Where no memory cgroup is allowed: kill the environment once its RSS passes the limit."""
+        limit_kb = self.version.memory_mb * 1024
+        while self.process.returncode is None:
+            if _vm_kb(self.process.pid, "VmRSS:") > limit_kb:
+                self.oom = True
+                self.kill()
+                return
+            await asyncio.sleep(WATCHDOG_INTERVAL_S)
 
     def take_init_lines(self) -> list[str]:
         lines, self.init_lines = self.init_lines, []
@@ -245,8 +311,9 @@ class ExecutionEnvironment:
                 await asyncio.wait_for(self.process.wait(), 5)
             except asyncio.TimeoutError:
                 pass
-        if self._reader is not None:
-            self._reader.cancel()
+        for task in (self._reader, self._watchdog):
+            if task is not None:
+                task.cancel()
 
     # ---- output -------------------------------------------------------------------------------
     async def _read_output(self) -> None:

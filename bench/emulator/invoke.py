@@ -1,30 +1,53 @@
 """The Invoke API: POST /2015-03-31/functions/{name}/invocations, answered as Lambda answers it.
 
-Status 200 with X-Amz-Executed-Version, X-Amz-Function-Error: Unhandled on a function error,
-and X-Amz-Log-Result (base64 of the last 4 KB of the log) when LogType is Tail.
+- RequestResponse: 200 with X-Amz-Executed-Version, X-Amz-Function-Error: Unhandled on a
+  function error, and X-Amz-Log-Result (base64 of the last 4 KB of the log) when LogType is Tail.
+- Event: 202 at once; the event is queued, run, and on a function error retried twice (each
+  attempt writes its own START/END/REPORT under the same request id). A throttled event waits
+  and tries again, as Lambda's internal queue does.
+- DryRun: 204.
+The emulator also says which kind of environment served a call, in X-Lambench-Initialization-Type
+(on-demand or provisioned-concurrency); AWS has no such header.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import random
+import uuid
+from dataclasses import dataclass
 
 from aiohttp import web
 
 from . import logformat
 from .apierrors import LambdaApiError, invalid
 from .pool import EnvironmentPool
-from .registry import Registry, split_function_name
+from .registry import FunctionVersion, Registry, split_function_name
 
 SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
+# 256 KB until 2025, 1 MB since (FACTS.md); settable with --async-payload-limit.
+ASYNC_PAYLOAD_LIMIT = 1024 * 1024
 LOG_TAIL_BYTES = 4096
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+INIT_TYPE_HEADER = "X-Lambench-Initialization-Type"
+THROTTLED_EVENT_RETRY_S = 1.0
+THROTTLED_EVENT_GIVE_UP_S = 6 * 3600.0
+
+
+@dataclass(frozen=True)
+class InvokeSettings:
+    async_payload_limit: int = ASYNC_PAYLOAD_LIMIT
+    event_retry_delays_s: tuple[float, ...] = (60.0, 120.0)  # Lambda retries an async event twice
+    seed: int | None = None
 
 
 class InvokeApi:
-    def __init__(self, registry: Registry, pool: EnvironmentPool) -> None:
+    def __init__(self, registry: Registry, pool: EnvironmentPool, settings: InvokeSettings = InvokeSettings()) -> None:
         self.registry = registry
         self.pool = pool
+        self.settings = settings
+        self.rng = random.Random(settings.seed)
         self._background: set[asyncio.Task] = set()
 
     def routes(self) -> list[web.RouteDef]:
@@ -33,32 +56,61 @@ class InvokeApi:
     async def invoke(self, request: web.Request) -> web.Response:
         name, qualifier = split_function_name(request.match_info["name"])
         qualifier = request.query.get("Qualifier") or qualifier
-        version = self.registry.get(name).resolve(qualifier)
+        version = self.registry.get(name).route(qualifier, self.rng)
         invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
         if invocation_type not in INVOCATION_TYPES:
             raise invalid(f"X-Amz-Invocation-Type {invocation_type!r}: must be one of {INVOCATION_TYPES}")
         payload = await request.read()
-        if len(payload) > SYNC_PAYLOAD_LIMIT:
+        limit = self.settings.async_payload_limit if invocation_type == "Event" else SYNC_PAYLOAD_LIMIT
+        if len(payload) > limit:
             raise LambdaApiError(413, "RequestEntityTooLargeException",
-                                 f"Request must be smaller than {SYNC_PAYLOAD_LIMIT} bytes for the InvokeFunction operation")
+                                 f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
         headers = {"X-Amz-Executed-Version": version.version}
         if invocation_type == "DryRun":
             return web.Response(status=204, headers=headers)
         client_context = request.headers.get("X-Amz-Client-Context")
         if invocation_type == "Event":
-            task = asyncio.ensure_future(self.pool.invoke(version, payload, client_context))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
-            return web.Response(status=202, headers=headers)
+            request_id = str(uuid.uuid4())
+            self._spawn(self._run_event(version, payload, client_context, request_id))
+            return web.Response(status=202, headers={**headers, "x-amzn-RequestId": request_id})
         outcome = await self.pool.invoke(version, payload, client_context)
-        headers["x-amzn-RequestId"] = outcome.request_id
-        headers["X-Amz-Executed-Version"] = outcome.version
+        headers.update({"x-amzn-RequestId": outcome.request_id, "X-Amz-Executed-Version": outcome.version,
+                        INIT_TYPE_HEADER: outcome.init_type})
         if outcome.function_error:
             headers["X-Amz-Function-Error"] = "Unhandled"
         if request.headers.get("X-Amz-Log-Type") == "Tail":
             tail = logformat.tail(outcome.log_lines, LOG_TAIL_BYTES)
             headers["X-Amz-Log-Result"] = base64.b64encode(tail).decode()
         return web.Response(status=200, body=outcome.body, headers=headers, content_type="application/json")
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _run_event(self, version: FunctionVersion, payload: bytes, client_context: str | None,
+                         request_id: str) -> None:
+        delays = (0.0, *self.settings.event_retry_delays_s)
+        for attempt, delay in enumerate(delays):
+            await asyncio.sleep(delay)
+            outcome = await self._admitted(version, payload, client_context, request_id)
+            if outcome is None or not outcome.function_error:
+                return
+            if attempt + 1 < len(delays):
+                self.pool.log_sink(version.name, "async-retries",
+                                   f"RETRY RequestId: {request_id} Attempt: {attempt + 2} of {len(delays)}")
+
+    async def _admitted(self, version: FunctionVersion, payload: bytes, client_context: str | None,
+                        request_id: str):
+        waited = 0.0
+        while True:
+            try:
+                return await self.pool.invoke(version, payload, client_context, request_id)
+            except LambdaApiError as err:
+                if err.status != 429 or waited >= THROTTLED_EVENT_GIVE_UP_S:
+                    return None
+            await asyncio.sleep(THROTTLED_EVENT_RETRY_S)
+            waited += THROTTLED_EVENT_RETRY_S
 
     async def close(self) -> None:
         for task in list(self._background):

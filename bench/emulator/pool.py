@@ -1,8 +1,10 @@
-"""Execution environments of all functions: reuse warm ones, start cold ones, enforce concurrency.
+"""Execution environments of all functions: reuse warm ones, start cold ones, keep provisioned ones.
 
-Each invoke takes an idle environment of its exact function version (most recently used
-first, so that a steady load keeps the same warm set) or starts a new one; it writes the
-START/END/REPORT lines and hands back everything the Invoke API needs to answer.
+Each invoke is first admitted by the concurrency gate (or throttled), then takes an idle
+environment of its exact function version, provisioned ones first (as Lambda routes to
+provisioned concurrency before spilling over), else an on-demand one, most recently used first;
+failing that it starts a new one: a cold start. It writes START/END/REPORT and hands back
+everything the Invoke API needs to answer.
 """
 
 from __future__ import annotations
@@ -17,14 +19,16 @@ from pathlib import Path
 from typing import Callable
 
 from . import logformat
-from .apierrors import LambdaApiError
-from .cgroups import CpuGroups
-from .environment import ExecutionEnvironment, InitFailure, Invocation, RuntimeAnswer
+from .cgroups import Cgroups
+from .concurrency import ConcurrencyGate
+from .environment import ExecutionEnvironment, InitFailure, Invocation, RuntimeAnswer, vcpus_for
 from .registry import FunctionVersion
 from .runtime_api import RuntimeApi
 
-MB_PER_VCPU = 1769
-MAX_VCPUS = 6
+ON_DEMAND = "on-demand"
+PROVISIONED = "provisioned-concurrency"
+
+Key = tuple[str, str, str]
 
 
 @dataclass
@@ -36,55 +40,58 @@ class Outcome:
     error_type: str | None
     log_lines: list[str]
     cold: bool
+    init_type: str
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    cpu_mode: str = "none"  # quota | dilation | none
+    memory_mode: str = "watchdog"  # cgroup | watchdog | none
+    idle_timeout_s: float = 380.0
+    max_lifetime_s: float = 4 * 3600.0
+    init_timeout_s: float = 10.0
 
 
 class EnvironmentPool:
-    def __init__(
-        self,
-        runtime_api: RuntimeApi,
-        state_dir: Path,
-        log_sink: Callable[[str, str, str], None],
-        cpu_groups: CpuGroups | None,
-        account_concurrency: int = 1000,
-        idle_timeout_s: float = 380.0,
-    ) -> None:
+    def __init__(self, runtime_api: RuntimeApi, state_dir: Path, log_sink: Callable[[str, str, str], None],
+                 cgroups: Cgroups | None, gate: ConcurrencyGate, settings: PoolSettings) -> None:
         self.runtime_api = runtime_api
         self.state_dir = state_dir
         self.log_sink = log_sink
-        self.cpu_groups = cpu_groups
-        self.account_concurrency = account_concurrency
-        self.idle_timeout_s = idle_timeout_s
-        self.in_flight = 0
-        self._idle: dict[tuple[str, str, str], list[ExecutionEnvironment]] = collections.defaultdict(list)
+        self.cgroups = cgroups
+        self.gate = gate
+        self.settings = settings
+        self._idle: dict[str, dict[Key, list[ExecutionEnvironment]]] = {
+            ON_DEMAND: collections.defaultdict(list), PROVISIONED: collections.defaultdict(list)}
         self._ports: dict[str, int] = {}
         self._all: dict[str, ExecutionEnvironment] = {}
-        self.stats = collections.Counter()
+        self.stats: collections.Counter = collections.Counter()
 
     @staticmethod
-    def _key(version: FunctionVersion) -> tuple[str, str, str]:
+    def key(version: FunctionVersion) -> Key:
         # The revision is part of the key: after an update, $LATEST's old environments never serve again.
         return version.name, version.version, version.revision_id
 
-    def environments(self, name: str | None = None) -> list[ExecutionEnvironment]:
-        return [e for e in self._all.values() if name is None or e.version.name == name]
+    def environments(self, name: str | None = None, init_type: str | None = None) -> list[ExecutionEnvironment]:
+        return [e for e in self._all.values()
+                if (name is None or e.version.name == name) and (init_type is None or e.init_type == init_type)]
 
     # ---- invoke ---------------------------------------------------------------------------------
-    async def invoke(self, version: FunctionVersion, payload: bytes, client_context: str | None = None) -> Outcome:
-        if self.in_flight >= self.account_concurrency:
-            raise LambdaApiError(429, "TooManyRequestsException", "Rate Exceeded.",
-                                 Reason="ConcurrentInvocationLimitExceeded")
-        self.in_flight += 1
+    async def invoke(self, version: FunctionVersion, payload: bytes, client_context: str | None = None,
+                     request_id: str | None = None) -> Outcome:
+        self.gate.admit(version.name)
         try:
-            return await self._invoke(version, payload, client_context)
+            return await self._invoke(version, payload, client_context, request_id or str(uuid.uuid4()))
         finally:
-            self.in_flight -= 1
+            self.gate.release(version.name)
 
-    async def _invoke(self, version: FunctionVersion, payload: bytes, client_context: str | None) -> Outcome:
-        request_id = str(uuid.uuid4())
+    async def _invoke(self, version: FunctionVersion, payload: bytes, client_context: str | None,
+                      request_id: str) -> Outcome:
         env = self._take_idle(version)
         init_ms = None
         if env is None:
-            env = ExecutionEnvironment(version, self.state_dir, self.log_sink)
+            self.gate.new_environment(version.name)
+            env = self._new_environment(version, ON_DEMAND)
             try:
                 init_ms = await self._start(env)
             except InitFailure as failure:
@@ -92,6 +99,7 @@ class EnvironmentPool:
                 return self._init_failed(version, request_id, failure)
         self.stats["invocations"] += 1
         self.stats["cold_starts"] += init_ms is not None
+        self.stats[f"served_{env.init_type}"] += 1
         invocation = Invocation(
             request_id=request_id, payload=payload or b"{}", invoked_arn=version.arn,
             deadline_epoch_ms=int(time.time() * 1000 + version.timeout_s * 1000),
@@ -102,33 +110,39 @@ class EnvironmentPool:
         answer = await env.invoke(invocation, version.timeout_s)
         outcome = self._finish(env, invocation, answer, init_ms, start)
         if env.usable:
-            self._idle[self._key(version)].append(env)
+            self._idle[env.init_type][self.key(version)].append(env)
         else:
             await self._discard(env)
+            if env.init_type == PROVISIONED:
+                # Lambda replaces a lost provisioned environment to keep the configured count.
+                asyncio.ensure_future(self.provision(version, 1))
         return outcome
 
     def _take_idle(self, version: FunctionVersion) -> ExecutionEnvironment | None:
-        idle = self._idle.get(self._key(version))
-        while idle:
-            env = idle.pop()
-            if env.usable and env.process.returncode is None:
-                return env
-            asyncio.ensure_future(self._discard(env))
+        key = self.key(version)
+        for kind in (PROVISIONED, ON_DEMAND):
+            idle = self._idle[kind].get(key)
+            while idle:
+                env = idle.pop()
+                if env.usable and env.process.returncode is None:
+                    return env
+                asyncio.ensure_future(self._discard(env))
         return None
+
+    def _new_environment(self, version: FunctionVersion, init_type: str) -> ExecutionEnvironment:
+        env = ExecutionEnvironment(version, self.state_dir, self.log_sink, self.settings.cpu_mode, init_type,
+                                   watchdog=self.settings.memory_mode == "watchdog",
+                                   init_timeout_s=self.settings.init_timeout_s)
+        if self.cgroups is not None:
+            env.groups = self.cgroups.prepare(env.env_id, vcpus_for(version.memory_mb), version.memory_mb)
+        return env
 
     async def _start(self, env: ExecutionEnvironment) -> float:
         self._all[env.env_id] = env
         port = await self.runtime_api.open(env)
         self._ports[env.env_id] = port
         self.log_sink(env.version.name, env.log_stream, logformat.init_start_line(env.version.runtime))
-        init_ms = await env.start(port)
-        if self.cpu_groups is not None:
-            # The quota applies from the first invoke on: Lambda's Python init is flat across
-            # memory sizes (lambda-perf: 83.7 ms at 128 MB, 81.8 ms at 1024 MB), so INIT runs unthrottled.
-            vcpus = min(env.version.memory_mb / MB_PER_VCPU, MAX_VCPUS)
-            group = self.cpu_groups.limit(env.env_id, vcpus)
-            self.cpu_groups.attach(group, env.process.pid)
-        return init_ms
+        return await env.start(port)
 
     def _finish(self, env: ExecutionEnvironment, inv: Invocation, answer: RuntimeAnswer | None,
                 init_ms: float | None, start: str) -> Outcome:
@@ -144,48 +158,77 @@ class EnvironmentPool:
             message = f"RequestId: {inv.request_id} Error: Task timed out after {version.timeout_s:.2f} seconds"
             answer = RuntimeAnswer(False, _json({"errorType": error_type, "errorMessage": message}), error_type)
         elif answer.error_type == "Runtime.ExitError":
-            status, error_type = "error", "Runtime.ExitError"
+            status, error_type = "error", "Runtime.OutOfMemory" if env.oom else "Runtime.ExitError"
         report = logformat.report_line(inv.request_id, duration_ms, version.memory_mb,
                                        env.max_memory_mb(), init_ms, status, error_type)
         tail = [logformat.end_line(inv.request_id), report]
         for line in tail:
             self.log_sink(version.name, env.log_stream, line)
         return Outcome(inv.request_id, version.version, answer.body, not answer.ok,
-                       answer.error_type, lines + tail, init_ms is not None)
+                       answer.error_type, lines + tail, init_ms is not None, env.init_type)
 
     def _init_failed(self, version: FunctionVersion, request_id: str, failure: InitFailure) -> Outcome:
         report = logformat.report_line(request_id, 0.0, version.memory_mb, 0, failure.init_ms,
                                        "error", failure.error_type)
         self.log_sink(version.name, f"init-failure/{request_id}", report)
         return Outcome(request_id, version.version, failure.body, True, failure.error_type,
-                       failure.log_lines + [report], True)
+                       failure.log_lines + [report], True, ON_DEMAND)
+
+    # ---- provisioned concurrency --------------------------------------------------------------
+    async def provision(self, version: FunctionVersion, count: int) -> int:
+        """Start ``count`` provisioned environments of ``version``; returns how many came up."""
+        envs = [self._new_environment(version, PROVISIONED) for _ in range(count)]
+        results = await asyncio.gather(*(self._start(env) for env in envs), return_exceptions=True)
+        ready = 0
+        for env, result in zip(envs, results):
+            if isinstance(result, BaseException):
+                await self._discard(env)
+            else:
+                # Their init ran ahead of any invoke: the logs keep it, no invocation's tail does.
+                env.take_init_lines()
+                self._idle[PROVISIONED][self.key(version)].append(env)
+                ready += 1
+        return ready
+
+    async def unprovision(self, version: FunctionVersion) -> None:
+        for env in list(self._idle[PROVISIONED].pop(self.key(version), [])):
+            await self._discard(env)
+
+    def provisioned_count(self, version: FunctionVersion) -> int:
+        key = self.key(version)
+        return sum(1 for e in self._all.values() if e.init_type == PROVISIONED and self.key(e.version) == key)
 
     # ---- lifetime -------------------------------------------------------------------------------
     async def _discard(self, env: ExecutionEnvironment) -> None:
         self._all.pop(env.env_id, None)
-        for idle in self._idle.values():
-            if env in idle:
+        for pools in self._idle.values():
+            idle = pools.get(self.key(env.version))
+            if idle and env in idle:
                 idle.remove(env)
         await env.close()
         port = self._ports.pop(env.env_id, None)
         if port is not None:
             await self.runtime_api.close_port(port)
-        if self.cpu_groups is not None:
-            self.cpu_groups.release(env.env_id)
+        if self.cgroups is not None:
+            self.cgroups.release(env.env_id)
 
     async def retire(self, name: str, keep: Callable[[FunctionVersion], bool] = lambda v: False) -> None:
         """Discard idle environments of ``name`` whose version should no longer serve."""
-        for key, idle in list(self._idle.items()):
-            for env in list(idle):
-                if env.version.name == name and not keep(env.version):
-                    await self._discard(env)
+        for pools in self._idle.values():
+            for idle in list(pools.values()):
+                for env in list(idle):
+                    if env.version.name == name and not keep(env.version):
+                        await self._discard(env)
 
     async def reap_idle(self) -> int:
+        """Reclaim on-demand environments idle too long or alive too long (provisioned ones stay)."""
         now = time.monotonic()
-        stale = [env for idle in self._idle.values() for env in idle
-                 if now - env.last_used > self.idle_timeout_s]
+        stale = [env for idle in self._idle[ON_DEMAND].values() for env in idle
+                 if now - env.last_used > self.settings.idle_timeout_s
+                 or now - env.started_at > self.settings.max_lifetime_s]
         for env in stale:
             await self._discard(env)
+        self.stats["evicted"] += len(stale)
         return len(stale)
 
     async def close(self) -> None:

@@ -10,6 +10,7 @@ import base64
 import dataclasses
 import hashlib
 import io
+import random
 import time
 import uuid
 import zipfile
@@ -104,16 +105,29 @@ class Alias:
     name: str
     function_version: str
     description: str = ""
+    # RoutingConfig.AdditionalVersionWeights: another version and the share of traffic it gets.
+    additional_weights: dict[str, float] = field(default_factory=dict)
     revision_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
+    def pick_version(self, rng: random.Random) -> str:
+        draw = rng.random()
+        for version, weight in self.additional_weights.items():
+            if draw < weight:
+                return version
+            draw -= weight
+        return self.function_version
+
     def describe(self, function_name: str) -> dict:
-        return {
+        described = {
             "AliasArn": function_arn(function_name, self.name),
             "Name": self.name,
             "FunctionVersion": self.function_version,
             "Description": self.description,
             "RevisionId": self.revision_id,
         }
+        if self.additional_weights:
+            described["RoutingConfig"] = {"AdditionalVersionWeights": dict(self.additional_weights)}
+        return described
 
 
 @dataclass
@@ -123,14 +137,28 @@ class Function:
     aliases: dict[str, Alias] = field(default_factory=dict)
     next_version: int = 1
 
-    def resolve(self, qualifier: str | None) -> FunctionVersion:
-        if qualifier in (None, LATEST):
+    @property
+    def name(self) -> str:
+        return self.latest.name
+
+    def version(self, number: str) -> FunctionVersion:
+        if number == LATEST:
             return self.latest
+        if number in self.versions:
+            return self.versions[number]
+        raise not_found(f"Function not found: {function_arn(self.name, number)}")
+
+    def resolve(self, qualifier: str | None) -> FunctionVersion:
+        """The version a qualifier names (an alias's primary version)."""
         if qualifier in self.aliases:
-            return self.versions[self.aliases[qualifier].function_version]
-        if qualifier in self.versions:
-            return self.versions[qualifier]
-        raise not_found(f"Function: {function_arn(self.latest.name, qualifier)}")
+            return self.version(self.aliases[qualifier].function_version)
+        return self.version(qualifier or LATEST)
+
+    def route(self, qualifier: str | None, rng: random.Random) -> FunctionVersion:
+        """The version an invoke runs: a weighted alias splits traffic between two versions."""
+        if qualifier in self.aliases:
+            return self.version(self.aliases[qualifier].pick_version(rng))
+        return self.resolve(qualifier)
 
     def publish(self, description: str = "") -> FunctionVersion:
         if self.versions:
@@ -144,6 +172,16 @@ class Function:
         self.versions[version.version] = version
         self.next_version += 1
         return version
+
+
+def _extract(data: bytes, target: Path) -> None:
+    """Unzip keeping each file's Unix mode: a custom runtime's bootstrap must stay executable."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for info in archive.infolist():
+            path = Path(archive.extract(info, target))
+            mode = (info.external_attr >> 16) & 0o777
+            if mode and not info.is_dir():
+                path.chmod(mode)
 
 
 class Registry:
@@ -166,8 +204,7 @@ class Registry:
         target = self.root / "code" / digest.hex()[:16]
         if not target.exists():
             try:
-                with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                    archive.extractall(target)
+                _extract(data, target)
             except zipfile.BadZipFile:
                 raise invalid("Could not unzip uploaded file. Please check your file, then try to upload again.") from None
         return target, sha, len(data)

@@ -7,14 +7,12 @@ The service listens on 127.0.0.1 only. When ready it prints one line,
 from __future__ import annotations
 
 import asyncio
-import collections
 import os
 import platform
 import shutil
 import signal
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,61 +20,81 @@ from aiohttp import web
 
 from ..errors import UserError
 from .apierrors import aws_errors
-from .cgroups import CpuGroups
+from .cgroups import Cgroups
+from .concurrency import SCALE_BURST, ConcurrencyGate
+from .concurrency_api import ConcurrencyApi
 from .control import ControlPlane
-from .invoke import InvokeApi
-from .pool import EnvironmentPool
+from .invoke import InvokeApi, InvokeSettings
+from .logs_api import LogsApi, LogStore
+from .pool import EnvironmentPool, PoolSettings
+from .provisioned import ProvisionedConcurrency
 from .registry import Registry
 from .runtime_api import RuntimeApi
 
 HOST = "127.0.0.1"
-LOG_EVENTS_KEPT = 200_000
 
 
 @dataclass(frozen=True)
 class EmulatorSettings:
     port: int = 0
     idle_timeout_s: float = 380.0
+    max_lifetime_s: float = 4 * 3600.0
     account_concurrency: int = 1000
-    cpu_mode: str = "auto"  # auto | quota | none
+    scaling_burst: int | None = SCALE_BURST  # None: the scaling rate is not modelled
+    init_timeout_s: float = 10.0
+    cpu_mode: str = "auto"  # auto | quota | dilation | none
+    memory_mode: str = "auto"  # auto | cgroup | watchdog | none
+    invoke: InvokeSettings = InvokeSettings()
 
 
-class LogStore:
-    """Every log line of every function, kept for log queries (the CloudWatch Logs subset)."""
+def choose_memory_mode(requested: str, cgroups: Cgroups) -> str:
+    """auto: the cgroup memory controller where the host allows it, else an RSS watchdog."""
+    if requested == "cgroup" and cgroups.memory is None:
+        raise UserError("--memory-mode cgroup: this host allows no memory cgroup "
+                        "(needs root with a cgroup v1 memory controller or cgroup v2 memory.max)")
+    if requested == "auto":
+        return "cgroup" if cgroups.memory is not None else "watchdog"
+    return requested
 
-    def __init__(self) -> None:
-        self.events: dict[str, collections.deque] = collections.defaultdict(
-            lambda: collections.deque(maxlen=LOG_EVENTS_KEPT))
 
-    def __call__(self, function: str, stream: str, message: str) -> None:
-        self.events[function].append((int(time.time() * 1000), stream, message))
+def choose_cpu_mode(requested: str, cgroups: Cgroups) -> str:
+    """auto: a real CPU quota where the host allows one, else dilation of measured CPU time."""
+    if requested == "quota" and cgroups.cpu is None:
+        raise UserError("--cpu-mode quota: this host allows no CPU quota "
+                        "(needs root with a cgroup v1 cpu controller or cgroup v2 cpu.max)")
+    if requested == "auto":
+        return "quota" if cgroups.cpu is not None else "dilation"
+    return requested
 
 
 class Emulator:
     def __init__(self, settings: EmulatorSettings) -> None:
         self.settings = settings
         self.state_dir = Path(tempfile.mkdtemp(prefix="lambench-emulator-"))
-        self.cpu_groups = None if settings.cpu_mode == "none" else CpuGroups.create()
-        if settings.cpu_mode == "quota" and self.cpu_groups is None:
-            raise UserError("--cpu-mode quota: this host allows no CPU quota "
-                            "(needs root with a cgroup v1 cpu controller or cgroup v2 cpu.max)")
-        self.cpu_mode = "quota" if self.cpu_groups is not None else "none"
+        self.cgroups = Cgroups.create(want_cpu=settings.cpu_mode in ("auto", "quota"),
+                                      want_memory=settings.memory_mode in ("auto", "cgroup"))
+        self.cpu_mode = choose_cpu_mode(settings.cpu_mode, self.cgroups)
+        self.memory_mode = choose_memory_mode(settings.memory_mode, self.cgroups)
         self.logs = LogStore()
         self.registry = Registry(self.state_dir)
         self.runtime_api = RuntimeApi()
-        self.pool = EnvironmentPool(self.runtime_api, self.state_dir, self.logs, self.cpu_groups,
-                                    settings.account_concurrency, settings.idle_timeout_s)
-        self.invoke_api = InvokeApi(self.registry, self.pool)
+        self.gate = ConcurrencyGate(settings.account_concurrency, settings.scaling_burst)
+        self.pool = EnvironmentPool(self.runtime_api, self.state_dir, self.logs, self.cgroups, self.gate, PoolSettings(
+            self.cpu_mode, self.memory_mode, settings.idle_timeout_s, settings.max_lifetime_s, settings.init_timeout_s))
+        self.provisioned = ProvisionedConcurrency(self.pool)
+        self.invoke_api = InvokeApi(self.registry, self.pool, settings.invoke)
         self.app = web.Application(middlewares=[aws_errors], client_max_size=7 * 1024 * 1024)
-        self.app.add_routes(ControlPlane(self.registry, self.pool).routes())
+        self.app.add_routes(ControlPlane(self.registry, self.pool, self.gate, self.provisioned).routes())
+        self.app.add_routes(ConcurrencyApi(self.registry, self.gate, self.provisioned).routes())
         self.app.add_routes(self.invoke_api.routes())
+        self.app.add_routes(LogsApi(self.logs).routes())
         self.app.add_routes([web.get("/lambench/info", self.info)])
         self.runner = web.AppRunner(self.app, handler_cancellation=True, shutdown_timeout=2.0, access_log=None)
         self.port = 0
 
     async def info(self, request: web.Request) -> web.Response:
         return web.json_response({
-            "emulator": "lambench", "cpu_mode": self.cpu_mode,
+            "emulator": "lambench", "cpu_mode": self.cpu_mode, "memory_mode": self.memory_mode,
             "python": platform.python_version(), "executable": sys.executable,
             "environments": len(self.pool.environments()),
             "served": dict(self.pool.stats),
@@ -100,8 +118,7 @@ class Emulator:
         await self.pool.close()
         await self.runner.cleanup()
         await self.runtime_api.stop()
-        if self.cpu_groups is not None:
-            self.cpu_groups.close()
+        self.cgroups.close()
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
 

@@ -22,6 +22,8 @@ from ..records import InvocationRecord
 from .settings import LoadSettings
 
 REQUEST_TYPE = "Invoke"
+# The emulator names the kind of environment that served a call; AWS sends no such header.
+INIT_TYPE_HEADER = "x-lambench-initialization-type"
 
 
 class LambdaError(Exception):
@@ -94,10 +96,11 @@ def _from_response(response: dict, body: bytes, client_ms: float, t_start_ns: in
             report = find_report(log, request_id) or find_report(log)
         except ReportLineError:
             report = None
-    fields = report.record_fields() if report else {
-        "request_id": response.get("ResponseMetadata", {}).get("RequestId")}
+    metadata = response.get("ResponseMetadata", {})
+    fields = report.record_fields() if report else {"request_id": metadata.get("RequestId")}
+    init_type = metadata.get("HTTPHeaders", {}).get(INIT_TYPE_HEADER)
     return _record(s, variant, t_start_ns, client_ms, status, error_type=error_type,
-                   response_bytes=len(body), **fields)
+                   response_bytes=len(body), init_type=init_type, **fields)
 
 
 def _from_client_error(err: ClientError, client_ms: float, t_start_ns: int, variant: str,

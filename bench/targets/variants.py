@@ -191,6 +191,10 @@ class VariantDeployer:
         self._waiter_config = dict(waiter_config or WAITER_CONFIG)
         self._created: dict[str, Created] = {}
 
+    def created_functions(self) -> list[str]:
+        """The functions this deployer has touched (created, or given aliases), for teardown."""
+        return list(self._created)
+
     def created(self, function_name: str) -> Created:
         """A copy of what this deployer created for ``function_name`` (to persist or inspect)."""
         record = self._created.get(function_name, Created())

@@ -1,0 +1,104 @@
+"""Concurrency as Lambda enforces it: the account limit, reserved concurrency, the scaling rate.
+
+- Account: at most ``account_limit`` invocations in flight in the region (default 1,000).
+- Reserved (PutFunctionConcurrency): a function with N reserved runs at most N at once, and
+  those N are taken out of the pool every other function shares; at least 100 must stay
+  unreserved.
+- Scaling rate (since Nov 2023): each function may add 1,000 execution environments every
+  10 seconds, refilled continuously (a token bucket of 1,000 refilled at 100/s).
+
+A throttled invoke never runs the function: it gets 429 TooManyRequestsException with the Reason.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from dataclasses import dataclass, field
+
+from .apierrors import LambdaApiError, invalid
+
+MIN_UNRESERVED = 100
+SCALE_BURST = 1000
+SCALE_WINDOW_S = 10.0
+
+
+def throttle(reason: str) -> LambdaApiError:
+    return LambdaApiError(429, "TooManyRequestsException", "Rate Exceeded.", Reason=reason)
+
+
+@dataclass
+class ScalingBucket:
+    capacity: float
+    refill_per_s: float
+    tokens: float = field(init=False)
+    stamp: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.tokens = self.capacity
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.refill_per_s)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class ConcurrencyGate:
+    def __init__(self, account_limit: int = 1000, scale_burst: int | None = SCALE_BURST) -> None:
+        self.account_limit = account_limit
+        self.scale_burst = scale_burst  # None: the scaling rate is not modelled
+        self.reserved: dict[str, int] = {}
+        self.in_flight: collections.Counter[str] = collections.Counter()
+        self._buckets: dict[str, ScalingBucket] = {}
+
+    @property
+    def unreserved_limit(self) -> int:
+        return self.account_limit - sum(self.reserved.values())
+
+    def _unreserved_in_flight(self) -> int:
+        return sum(n for name, n in self.in_flight.items() if name not in self.reserved)
+
+    def admit(self, name: str) -> None:
+        """Count one invocation in, or raise the throttle Lambda would answer with."""
+        if name in self.reserved:
+            if self.in_flight[name] >= self.reserved[name]:
+                raise throttle("ReservedFunctionConcurrentInvocationLimitExceeded")
+        elif self._unreserved_in_flight() >= self.unreserved_limit:
+            raise throttle("ConcurrentInvocationLimitExceeded")
+        self.in_flight[name] += 1
+
+    def release(self, name: str) -> None:
+        self.in_flight[name] -= 1
+        if self.in_flight[name] <= 0:
+            del self.in_flight[name]
+
+    def new_environment(self, name: str) -> None:
+        """Take one unit of the function's scaling rate for a new environment, or throttle."""
+        if self.scale_burst is None:
+            return
+        bucket = self._buckets.setdefault(
+            name, ScalingBucket(self.scale_burst, self.scale_burst / SCALE_WINDOW_S))
+        if not bucket.take():
+            # Lambda answers a scaling-rate throttle with the concurrency Reason.
+            raise throttle("ConcurrentInvocationLimitExceeded")
+
+    def set_reserved(self, name: str, value: int) -> None:
+        if not isinstance(value, int) or value < 0:
+            raise invalid(f"ReservedConcurrentExecutions {value!r}: must be an integer >= 0")
+        others = sum(v for n, v in self.reserved.items() if n != name)
+        if self.account_limit - others - value < MIN_UNRESERVED:
+            raise invalid(
+                "Specified ReservedConcurrentExecutions for function decreases account's "
+                f"UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}].")
+        self.reserved[name] = value
+
+    def clear_reserved(self, name: str) -> None:
+        self.reserved.pop(name, None)
+
+    def forget(self, name: str) -> None:
+        self.clear_reserved(name)
+        self._buckets.pop(name, None)

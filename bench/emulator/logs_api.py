@@ -1,0 +1,444 @@
+"""The CloudWatch Logs subset the collector needs, served on the emulator's own endpoint.
+
+:class:`LogStore` is the emulator's log sink: every line an execution environment prints,
+and the platform's START/END/REPORT lines, land in log group ``/aws/lambda/<function>``
+under the environment's log stream, as on Lambda. :class:`LogsApi` answers the operations
+boto3's ``logs`` client sends, so ``boto3.client("logs", endpoint_url=emulator_url)`` works
+unchanged: FilterLogEvents, GetLogEvents, DescribeLogStreams and DescribeLogGroups.
+
+The wire format is AWS's JSON protocol: ``POST /`` with ``X-Amz-Target:
+Logs_20140328.<Operation>`` and an ``application/x-amz-json-1.1`` body; errors are HTTP 400
+with ``{"__type": ..., "message": ...}``, from which boto3 raises its modelled exceptions.
+
+Differences from AWS, on purpose: events are searchable the moment they are written (no
+ingestion delay); a group keeps its newest LOG_EVENTS_KEPT events (no retention by age);
+storedBytes is always 0; filter patterns are the text subset in filterpattern.py (JSON,
+space-delimited and regex patterns raise InvalidParameterException); page tokens are
+opaque and only valid for the operation that issued them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import collections
+import itertools
+import json
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from aiohttp import web
+
+from . import filterpattern
+from .registry import ACCOUNT, REGION
+
+TARGET_PREFIX = "Logs_20140328"
+JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
+LOG_EVENTS_KEPT = 200_000
+EVENTS_LIMIT = 10_000  # AWS's default and maximum for FilterLogEvents and GetLogEvents
+DESCRIBE_LIMIT = 50  # AWS's default and maximum for DescribeLogStreams and DescribeLogGroups
+GET_TOKEN = re.compile(r"^([fb])/(\d+)$")
+
+
+def group_name(function: str) -> str:
+    return f"/aws/lambda/{function}"
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+# ---- the store -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class LogEvent:
+    event_id: int
+    timestamp: int
+    ingestion_time: int
+    stream: str
+    message: str
+
+    def filtered(self) -> dict[str, Any]:
+        """The FilteredLogEvent shape."""
+        return {"logStreamName": self.stream, "timestamp": self.timestamp, "message": self.message,
+                "ingestionTime": self.ingestion_time, "eventId": f"{self.event_id:020d}"}
+
+    def output(self) -> dict[str, Any]:
+        """The OutputLogEvent shape (GetLogEvents)."""
+        return {"timestamp": self.timestamp, "message": self.message, "ingestionTime": self.ingestion_time}
+
+
+@dataclass(slots=True)
+class LogStream:
+    name: str
+    group: str
+    creation_time: int
+    first_event_timestamp: int
+    last_event_timestamp: int
+    last_ingestion_time: int
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "logStreamName": self.name, "creationTime": self.creation_time,
+            "firstEventTimestamp": self.first_event_timestamp,
+            "lastEventTimestamp": self.last_event_timestamp,
+            "lastIngestionTime": self.last_ingestion_time,
+            "arn": f"{_group_arn(self.group)}:log-stream:{self.name}", "storedBytes": 0,
+        }
+
+
+class LogGroup:
+    """One log group: its newest events in order, and what each of its streams has seen."""
+
+    def __init__(self, name: str, creation_time: int, events_kept: int) -> None:
+        self.name = name
+        self.creation_time = creation_time
+        self.events: collections.deque[LogEvent] = collections.deque(maxlen=events_kept)
+        self.streams: dict[str, LogStream] = {}
+        self.last_timestamp = 0
+        self.last_event_id = 0
+
+    def append(self, event: LogEvent) -> None:
+        self.events.append(event)
+        self.last_timestamp = event.timestamp
+        self.last_event_id = event.event_id
+        stream = self.streams.get(event.stream)
+        if stream is None:
+            self.streams[event.stream] = LogStream(event.stream, self.name, event.timestamp, event.timestamp,
+                                                   event.timestamp, event.ingestion_time)
+            return
+        stream.last_event_timestamp = event.timestamp
+        stream.last_ingestion_time = event.ingestion_time
+
+    def events_from(self, min_event_id: int, start_time: int | None) -> Iterator[LogEvent]:
+        """Events with id >= min_event_id and timestamp >= start_time, oldest first."""
+        # Both ids and timestamps only grow within a group (see LogStore), so both bounds bisect.
+        first = bisect.bisect_left(self.events, min_event_id, key=_event_id)
+        if start_time is not None:
+            first = max(first, bisect.bisect_left(self.events, start_time, key=_timestamp))
+        return itertools.islice(self.events, first, None)
+
+    def describe(self) -> dict[str, Any]:
+        arn = _group_arn(self.name)
+        return {"logGroupName": self.name, "creationTime": self.creation_time, "metricFilterCount": 0,
+                "arn": f"{arn}:*", "logGroupArn": arn, "storedBytes": 0, "logGroupClass": "STANDARD"}
+
+
+def _event_id(event: LogEvent) -> int:
+    return event.event_id
+
+
+def _timestamp(event: LogEvent) -> int:
+    return event.timestamp
+
+
+def _group_arn(name: str) -> str:
+    return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}"
+
+
+class LogStore:
+    """Every log line of every function, kept for log queries: the emulator's ``log_sink``.
+
+    Called as ``store(function, stream, message)`` on the event loop, so no lock is needed, and
+    a query, which never awaits while it reads, always sees a consistent group.
+    """
+
+    def __init__(self, events_kept: int = LOG_EVENTS_KEPT) -> None:
+        self.events_kept = events_kept
+        self.groups: dict[str, LogGroup] = {}
+        self._last_event_id = 0
+
+    def __call__(self, function: str, stream: str, message: str) -> None:
+        name = group_name(function)
+        group = self.groups.get(name)
+        now = _now_ms()
+        if group is None:
+            group = self.groups[name] = LogGroup(name, now, self.events_kept)
+        # The wall clock can step back; clamping keeps a group in time order, which queries bisect on.
+        timestamp = max(now, group.last_timestamp)
+        self._last_event_id += 1
+        group.append(LogEvent(self._last_event_id, timestamp, timestamp, stream, message))
+
+    def group(self, name: str) -> LogGroup:
+        group = self.groups.get(name)
+        if group is None:
+            raise LogsApiError("ResourceNotFoundException", "The specified log group does not exist.")
+        return group
+
+
+# ---- errors and parameters -----------------------------------------------------------------------
+
+class LogsApiError(Exception):
+    """An error in the JSON protocol's shape: boto3 reads the exception name from ``__type``."""
+
+    def __init__(self, error_type: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+        self.status = status
+
+    def response(self) -> web.Response:
+        return _json_response({"__type": self.error_type, "message": self.message}, self.status)
+
+
+def invalid(message: str) -> LogsApiError:
+    return LogsApiError("InvalidParameterException", message)
+
+
+def _json_response(body: dict[str, Any], status: int = 200) -> web.Response:
+    return web.Response(status=status, body=json.dumps(body).encode(), content_type=JSON_CONTENT_TYPE,
+                        headers={"x-amzn-RequestId": str(uuid.uuid4())})
+
+
+def _params(raw: bytes) -> dict[str, Any]:
+    try:
+        params = json.loads(raw or b"{}")
+    except ValueError:
+        raise LogsApiError("SerializationException", "The request body is not valid JSON") from None
+    if not isinstance(params, dict):
+        raise LogsApiError("SerializationException", "The request body must be a JSON object")
+    return params
+
+
+def _string(params: dict[str, Any], key: str) -> str | None:
+    value = params.get(key)
+    if value is not None and not isinstance(value, str):
+        raise invalid(f"{key} must be a string")
+    return value or None
+
+
+def _integer(params: dict[str, Any], key: str, low: int, high: int | None = None) -> int | None:
+    value = params.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise invalid(f"{key} {value!r}: must be an integer {bound}")
+    return value
+
+
+def _limit(params: dict[str, Any], maximum: int) -> int:
+    limit = _integer(params, "limit", 1, maximum)
+    return maximum if limit is None else limit
+
+
+def _group_name(params: dict[str, Any]) -> str:
+    name, identifier = _string(params, "logGroupName"), _string(params, "logGroupIdentifier")
+    if name and identifier:
+        raise invalid("LogGroup name and LogGroup ARN are mutually exclusive parameters.")
+    if identifier:
+        # An identifier is a name or an ARN (…:log-group:NAME, with or without a trailing :*).
+        name = identifier.split(":log-group:", 1)[-1].removesuffix(":*")
+    if not name:
+        raise invalid("Either logGroupName or logGroupIdentifier must be specified.")
+    return name
+
+
+def _encode_token(operation: str, cursor: Any) -> str:
+    raw = json.dumps({"op": operation, "after": cursor}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_token(token: Any, operation: str, kind: type) -> Any:
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
+        cursor = decoded["after"] if decoded.get("op") == operation else None
+    except (AttributeError, TypeError, ValueError, KeyError, binascii.Error):
+        cursor = None
+    if not isinstance(cursor, kind):
+        raise invalid("The specified nextToken is invalid.")
+    return cursor
+
+
+def _pattern(params: dict[str, Any]) -> filterpattern.FilterPattern:
+    try:
+        return filterpattern.parse(_string(params, "filterPattern"))
+    except filterpattern.FilterPatternError as err:
+        raise invalid(str(err)) from None
+
+
+def _stream_selector(params: dict[str, Any]) -> Callable[[str], bool]:
+    names, prefix = params.get("logStreamNames"), _string(params, "logStreamNamePrefix")
+    if names and prefix:
+        raise invalid("logStreamNames and logStreamNamePrefix are mutually exclusive parameters.")
+    if names:
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise invalid("logStreamNames must be a list of strings")
+        return set(names).__contains__
+    return lambda name: name.startswith(prefix or "")
+
+
+def _keyed_page(items: list, key: Callable[[Any], list], descending: bool, limit: int,
+                token: Any, operation: str) -> tuple[list, str | None]:
+    """One page of ``items`` in ``key`` order, resuming after the key a previous token holds."""
+    ordered = sorted(items, key=key, reverse=descending)
+    if token is not None:
+        cursor = _decode_token(token, operation, list)
+        ordered = [i for i in ordered if (key(i) < cursor if descending else key(i) > cursor)]
+    page = ordered[:limit]
+    return page, (_encode_token(operation, key(page[-1])) if len(ordered) > limit else None)
+
+
+# ---- operations: validate, read the store, return the response shape ------------------------------
+
+def filter_log_events(store: LogStore, params: dict[str, Any]) -> dict[str, Any]:
+    """Events of a group, oldest first; startTime and endTime are both inclusive, as on AWS."""
+    group = store.group(_group_name(params))
+    wanted = _stream_selector(params)
+    pattern = _pattern(params)
+    limit = _limit(params, EVENTS_LIMIT)
+    start, end = _integer(params, "startTime", 0), _integer(params, "endTime", 0)
+    token = params.get("nextToken")
+    after = 0 if token is None else _decode_token(token, "FilterLogEvents", int)
+    found: list[LogEvent] = []
+    for event in group.events_from(after + 1, start):
+        if end is not None and event.timestamp > end:
+            break
+        if wanted(event.stream) and pattern.matches(event.message):
+            found.append(event)
+            # One match beyond the page tells whether another page exists: the last one has no token.
+            if len(found) > limit:
+                break
+    page, more = found[:limit], len(found) > limit
+    response = {
+        "events": [event.filtered() for event in page],
+        "searchedLogStreams": [{"logStreamName": name, "searchedCompletely": not more}
+                               for name in sorted(group.streams) if wanted(name)],
+    }
+    if more:
+        response["nextToken"] = _encode_token("FilterLogEvents", page[-1].event_id)
+    return response
+
+
+def get_log_events(store: LogStore, params: dict[str, Any]) -> dict[str, Any]:
+    """One stream's events; startTime is inclusive and endTime exclusive, as AWS documents them.
+
+    Without a token it returns the first ``limit`` events (startFromHead) or the last ones.
+    ``f/N`` tokens read on after event N, ``b/N`` tokens read back from before it; at either
+    end of the stream the caller gets its own token back, as on AWS.
+    """
+    group = store.group(_group_name(params))
+    stream = _string(params, "logStreamName")
+    if stream is None:
+        raise invalid("logStreamName must be specified.")
+    if stream not in group.streams:
+        raise LogsApiError("ResourceNotFoundException", "The specified log stream does not exist.")
+    limit = _limit(params, EVENTS_LIMIT)
+    start, end = _integer(params, "startTime", 0), _integer(params, "endTime", 0)
+    events = [e for e in group.events if e.stream == stream
+              and (start is None or e.timestamp >= start) and (end is None or e.timestamp < end)]
+    token = _get_token(params.get("nextToken"))
+    from_head = bool(params.get("startFromHead", False))
+    page = _get_page(events, token, from_head, limit)
+    if page:
+        forward, backward = page[-1].event_id, page[0].event_id
+    else:
+        forward = _empty_page_boundary(token, from_head, group.last_event_id)
+        backward = forward + 1
+    return {"events": [e.output() for e in page],
+            "nextForwardToken": f"f/{forward:020d}", "nextBackwardToken": f"b/{backward:020d}"}
+
+
+def _get_token(token: Any) -> tuple[str, int] | None:
+    if token is None:
+        return None
+    match = GET_TOKEN.match(token) if isinstance(token, str) else None
+    if match is None:
+        raise invalid("The specified nextToken is invalid.")
+    return match.group(1), int(match.group(2))
+
+
+def _get_page(events: list[LogEvent], token: tuple[str, int] | None, from_head: bool, limit: int) -> list[LogEvent]:
+    if token is None:
+        return events[:limit] if from_head else events[-limit:]
+    direction, position = token
+    if direction == "f":
+        return [e for e in events if e.event_id > position][:limit]
+    return [e for e in events if e.event_id < position][-limit:]
+
+
+def _empty_page_boundary(token: tuple[str, int] | None, from_head: bool, last_event_id: int) -> int:
+    """The event id after which a later forward read should resume, when this page was empty."""
+    if token is not None:
+        direction, position = token
+        return position if direction == "f" else position - 1
+    return 0 if from_head else last_event_id
+
+
+STREAM_ORDERS: dict[str, Callable[[LogStream], list]] = {
+    "LogStreamName": lambda s: [s.name],
+    "LastEventTime": lambda s: [s.last_event_timestamp, s.name],
+}
+
+
+def describe_log_streams(store: LogStore, params: dict[str, Any]) -> dict[str, Any]:
+    group = store.group(_group_name(params))
+    order = _string(params, "orderBy") or "LogStreamName"
+    if order not in STREAM_ORDERS:
+        raise invalid(f"orderBy {order!r}: must be one of {', '.join(STREAM_ORDERS)}")
+    prefix = _string(params, "logStreamNamePrefix") or ""
+    if prefix and order == "LastEventTime":
+        raise invalid("Cannot order by LastEventTime with a logStreamNamePrefix.")
+    streams = [s for s in group.streams.values() if s.name.startswith(prefix)]
+    page, token = _keyed_page(streams, STREAM_ORDERS[order], bool(params.get("descending", False)),
+                              _limit(params, DESCRIBE_LIMIT), params.get("nextToken"), "DescribeLogStreams")
+    response: dict[str, Any] = {"logStreams": [s.describe() for s in page]}
+    if token:
+        response["nextToken"] = token
+    return response
+
+
+def describe_log_groups(store: LogStore, params: dict[str, Any]) -> dict[str, Any]:
+    """Groups by name; logGroupNamePattern matches a case-insensitive substring, as on AWS."""
+    prefix, pattern = _string(params, "logGroupNamePrefix"), _string(params, "logGroupNamePattern")
+    if prefix and pattern:
+        raise invalid("logGroupNamePrefix and logGroupNamePattern are mutually exclusive parameters.")
+    groups = [g for g in store.groups.values()
+              if g.name.startswith(prefix or "") and (pattern or "").lower() in g.name.lower()]
+    page, token = _keyed_page(groups, lambda g: [g.name], False, _limit(params, DESCRIBE_LIMIT),
+                              params.get("nextToken"), "DescribeLogGroups")
+    response: dict[str, Any] = {"logGroups": [g.describe() for g in page]}
+    if token:
+        response["nextToken"] = token
+    return response
+
+
+OPERATIONS: dict[str, Callable[[LogStore, dict[str, Any]], dict[str, Any]]] = {
+    "FilterLogEvents": filter_log_events,
+    "GetLogEvents": get_log_events,
+    "DescribeLogStreams": describe_log_streams,
+    "DescribeLogGroups": describe_log_groups,
+}
+
+
+# ---- HTTP ---------------------------------------------------------------------------------------
+
+class LogsApi:
+    """``POST /`` for the JSON-protocol Logs operations, dispatched on X-Amz-Target."""
+
+    def __init__(self, store: LogStore) -> None:
+        self.store = store
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/", self.dispatch)]
+
+    async def dispatch(self, request: web.Request) -> web.Response:
+        target = request.headers.get("X-Amz-Target", "")
+        service, _, operation = target.partition(".")
+        if service != TARGET_PREFIX:
+            # Another JSON-protocol service may share this path later; for now none answers here.
+            return LogsApiError("UnknownOperationException",
+                                f"No service on this endpoint answers X-Amz-Target {target!r}", 404).response()
+        handler = OPERATIONS.get(operation)
+        if handler is None:
+            return LogsApiError("UnknownOperationException",
+                                f"The lambench emulator does not implement Logs operation {operation!r}; "
+                                f"it serves {', '.join(OPERATIONS)}").response()
+        try:
+            return _json_response(handler(self.store, _params(await request.read())))
+        except LogsApiError as err:
+            return err.response()
