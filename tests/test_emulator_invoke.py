@@ -180,16 +180,20 @@ def test_event_invokes_are_retried_twice_on_error_and_the_retries_are_in_the_log
     assert response["StatusCode"] == 202
     request_id = response["ResponseMetadata"]["RequestId"]
     logs = awsclient.client("logs", emulator.url, "us-east-1")
-    for _ in range(100):
-        events = logs.filter_log_events(logGroupName=f"/aws/lambda/{spec.name}",
-                                        filterPattern=f'"START RequestId: {request_id}"')["events"]
-        if len(events) == 3:
+
+    def lines(kind: str) -> list:
+        return logs.filter_log_events(logGroupName=f"/aws/lambda/{spec.name}",
+                                      filterPattern=f'"{kind} RequestId: {request_id}"')["events"]
+
+    for _ in range(300):
+        if len(lines("REPORT")) >= 3:
             break
         time.sleep(0.1)
-    assert len(events) == 3, "one attempt and two retries, each with its own START line"
-    reports = logs.filter_log_events(logGroupName=f"/aws/lambda/{spec.name}",
-                                     filterPattern=f'"REPORT RequestId: {request_id}"')["events"]
-    assert len(reports) == 3
+    assert len(lines("REPORT")) == 3, "one attempt and two retries, each with its own REPORT line"
+    assert len(lines("START")) == 3
+    retries = logs.filter_log_events(logGroupName=f"/aws/lambda/{spec.name}",
+                                     filterPattern=f'"RETRY RequestId: {request_id}"')["events"]
+    assert len(retries) == 2
 
 
 def test_event_payloads_have_their_own_limit(own_emulator):
