@@ -59,6 +59,7 @@ def run_benchmark(config: BenchConfig, console: Console) -> RunOutput:
             emulator_info = emulator.info()
             info["target"] = "local emulator (bundled)"
             info["cpu_mode"] = emulator.cpu_mode
+            info["memory_mode"] = emulator_info["memory_mode"]
             info["runtime_note"] = (f"{config.function.runtime} ran on the local interpreter, "
                                     f"CPython {emulator_info['python']}")
         else:
