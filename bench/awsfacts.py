@@ -68,9 +68,17 @@ LAMBDA_PRICES: dict[str, ArchPrices] = {
 
 FREE_TIER_REQUESTS = 1_000_000
 FREE_TIER_GB_S = 400_000
+# The free tier covers on-demand requests and duration only, never provisioned concurrency.
+
+# Provisioned concurrency is billed from enable to disable, rounded up to 5 minutes.
+PROVISIONED_BILLING_INCREMENT_S = 300
+# AWS's own pricing examples count a month as 730 hours (365 x 24 / 12).
+HOURS_PER_MONTH = 730
 
 # aws.amazon.com/api-gateway/pricing, us-east-1, first tier.
 APIGW_USD_PER_MILLION = {"apigw-http": 1.00, "apigw-rest": 3.50}
+# How many requests a month the first-tier price above covers (HTTP API 300 M, REST API 333 M).
+APIGW_FIRST_TIER_REQUESTS = {"apigw-http": 300e6, "apigw-rest": 333e6}
 
 # aws-lambda-power-tuning's own formula: ceil(ms) x 2.1e-9 USD per ms at 128 MB, scaled by memory.
 POWER_TUNING_USD_PER_MS_128MB = 2.1e-9

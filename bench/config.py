@@ -37,12 +37,17 @@ class FunctionConfig:
     environment: dict[str, str] = field(default_factory=dict)
 
 
+LOAD_PATHS = ("direct", "apigw-http", "apigw-rest")
+
+
 @dataclass(frozen=True)
 class LoadConfig:
     users: int = 8
     spawn_rate: float = 8.0
     run_time_s: float = 60.0
     payload: dict[str, Any] = field(default_factory=dict)
+    paths: tuple[str, ...] = ("direct",)  # direct Invoke and/or API Gateway (HTTP API, REST API)
+    route: str = "/"  # the path after /<stage> for API Gateway calls, query string included
 
 
 @dataclass(frozen=True)
@@ -190,10 +195,24 @@ def _variants(s: _Section) -> tuple[int, ...]:
 
 
 def _load(s: _Section) -> LoadConfig:
-    s.unknown({"users", "spawn_rate", "run_time_s", "payload"})
+    s.unknown({"users", "spawn_rate", "run_time_s", "payload", "paths", "route"})
+    paths = s.get("paths", list, ["direct"], "a list of " + ", ".join(LOAD_PATHS))
+    for i, path in enumerate(paths):
+        if path not in LOAD_PATHS:
+            raise s.error(f"load.paths[{i}]", path, "must be one of " + ", ".join(LOAD_PATHS))
+    if not paths or len(set(paths)) != len(paths):
+        raise s.error(s.name("paths"), paths, "must list each path once, at least one")
+    route = s.get("route", str, "/")
+    if not route.startswith("/"):
+        raise s.error(s.name("route"), route, "must start with /, e.g. /?n=20000")
+    users = s.number("users", 1, 10_000, 8, int)
+    if users < len(paths):
+        raise s.error(s.name("users"), users, f"must be at least one per path ({len(paths)})")
     return LoadConfig(
-        users=s.number("users", 1, 10_000, 8, int),
+        users=users,
         spawn_rate=s.number("spawn_rate", 0.1, 10_000, 8.0),
         run_time_s=s.number("run_time_s", 1, 86_400, 60.0),
         payload=s.get("payload", dict, {}),
+        paths=tuple(paths),
+        route=route,
     )

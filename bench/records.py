@@ -36,6 +36,8 @@ class InvocationRecord:
     worker: str = "local"
     # on-demand | provisioned-concurrency, where the target says (the emulator does; AWS does not)
     init_type: str | None = None
+    # API Gateway's own request id (apigw-requestid / x-amzn-RequestId): the key of the log join
+    gateway_request_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.path not in PATHS:

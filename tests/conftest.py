@@ -36,9 +36,9 @@ def deployer_for(url: str, request):
 
     def _deploy(folder: str, memory_mb: tuple[int, ...] = (128,), handler: str = "app.handler",
                 timeout_s: int = 30, name: str | None = None, runtime: str = "python3.12",
-                environment: dict | None = None):
-        name = name or f"{folder}-{request.node.name}".replace("_", "-")[:64]
-        spec = FunctionSpec(name=name, source=FUNCTIONS / folder, handler=handler, timeout_s=timeout_s,
+                environment: dict | None = None, source: Path | None = None):
+        name = name or f"{folder}-{request.node.name}".replace("_", "-").replace("[", "-").replace("]", "")[:64]
+        spec = FunctionSpec(name=name, source=source or FUNCTIONS / folder, handler=handler, timeout_s=timeout_s,
                             runtime=runtime, environment=environment or {})
         return spec, deployer.deploy_variants(spec, memory_mb)
 

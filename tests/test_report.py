@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.analysis import RunSummary, summarize
+from bench.report.terminal import summary_table
 from bench.records import InvocationRecord
 from bench.report import (
     SCHEMA_VERSION,
@@ -23,6 +24,8 @@ from bench.report import (
     write_results_json,
 )
 from bench.report.charts import Series, bar_chart, nice_top
+
+V1_FIXTURE = Path(__file__).parent / "fixtures" / "results" / "results-v1.json"
 
 # billed ms per variant: GB-s per call 128x400=0.05, 512x60=0.03, 1024x40=0.04, 2048x25=0.05
 BILLED = {128: 400, 512: 60, 1024: 40, 2048: 25}
@@ -100,7 +103,17 @@ def test_results_json_round_trip(tmp_path):
     summary = four_variants()
     path = write_results_json(summary, RUN_INFO, tmp_path / "out" / "results.json")
     data = json.loads(path.read_text())
-    assert data["schema_version"] == SCHEMA_VERSION == 1
+    assert data["schema_version"] == SCHEMA_VERSION == 2
+    assert data["confidence"] == 0.95
+    assert data["cheapest_check"]["runner_up"] == "mem-1024"
+    assert data["cheapest_check"]["separated"] is True
+    v512 = data["variants"][1]
+    assert v512["client_ms"]["p50_ci"]["method"] == "order statistics (binomial, distribution-free)"
+    assert v512["client_ms"]["p95_ci"]["lo"] is None  # 30 samples: p95 needs 72
+    assert v512["client_ms"]["p95_ci"]["reason"] == "a 95% interval of p95 needs n >= 72; n = 30"
+    assert v512["cold_rate"]["value"] == pytest.approx(2 / 30)
+    assert v512["cold_rate"]["ci"]["method"] == "Wilson score"
+    assert v512["client_ms_cold"]["n"] == 2 and v512["client_ms_warm"]["n"] == 28
     assert len(data["variants"]) == 4
     assert [v["variant"] for v in data["variants"]] == ["mem-128", "mem-512", "mem-1024", "mem-2048"]
     assert data["cheapest"] == "mem-512"
@@ -110,7 +123,7 @@ def test_results_json_round_trip(tmp_path):
     assert not list(tmp_path.glob("out/*.tmp"))
 
     results = read_results_json(path)
-    assert results.schema_version == 1
+    assert results.schema_version == 2
     assert results.summary == summary
     assert results.run["function"] == "cpu-bound"
 
@@ -122,15 +135,43 @@ def test_results_json_writes_null_for_missing_figures(tmp_path):
     path = write_results_json(summary, {}, tmp_path / "results.json")
     variant = json.loads(path.read_text())["variants"][0]
     assert variant["cost_per_million_usd"] is None
-    assert variant["duration_ms"] == {"n": 0, "p50": None, "p95": None, "p99": None}
+    assert variant["duration_ms"] == {"n": 0, "p50": None, "p95": None, "p99": None,
+                                      "p50_ci": None, "p95_ci": None, "p99_ci": None}
+    assert variant["billed_ms_mean"] == {"n": 0, "value": None, "ci": None}
+    assert variant["cold_rate"] == {"n": 0, "value": None, "ci": None}
+    assert variant["cost_per_million_ci"] is None
     assert "NaN" not in path.read_text()
 
 
 def test_read_refuses_an_unknown_schema_version(tmp_path):
     path = tmp_path / "results.json"
-    path.write_text(json.dumps({"schema_version": 2, "run": {}, "variants": []}))
-    with pytest.raises(ValueError, match="schema_version 2"):
+    path.write_text(json.dumps({"schema_version": 3, "run": {}, "variants": []}))
+    with pytest.raises(ValueError, match="schema_version 3: this lambench reads 1, 2"):
         read_results_json(path)
+    path.write_text(json.dumps({"schema_version": 2, "run": {}, "variants": []}))
+    with pytest.raises(ValueError, match="not a readable results.json"):
+        read_results_json(path)
+
+
+def test_reads_a_version_1_file():
+    # Written by lambench before intervals (a real run: 4 variants, 890 calls each).
+    results = read_results_json(V1_FIXTURE)
+    assert results.schema_version == 1
+    summary = results.summary
+    assert summary.cheapest == "mem-128" and summary.cheapest_check is None
+    v = summary.variants[0]
+    assert (v.variant, v.invocations, v.cold_starts, v.cold_known) == ("mem-128", 890, 8, 890)
+    assert v.client_ms.p95 == pytest.approx(356.101879300013)
+    assert v.cost_per_million_usd == pytest.approx(0.8373959377106741)
+    # What version 1 did not record reads as None, never as zero.
+    assert v.client_ms.p95_ci is None and v.billed_ms_mean.ci is None
+    assert v.cold_rate is None and v.client_ms_warm is None and v.provisioned_served is None
+    assert v.warnings == ()
+    # ... and every output still renders it.
+    rows = [line for line in render_markdown(summary).splitlines() if line.startswith("| ") and "mem-" in line]
+    assert len(rows) == 4
+    assert len(Dom(render_html_text(summary, results.run)).rows) == 4
+    assert "no interval recorded" in render_html_text(summary, results.run)
 
 
 # ---- HTML, parsed ----
@@ -201,6 +242,19 @@ def test_markdown_table():
     assert len(table) == 2 + 4
     assert "**mem-512** (cheapest)" in table[3]
     assert "Cheapest: mem-512 (512 MB, x86_64)" in lines[0]
+    # 512 MB x 60 ms = 0.03 GB-s: 0.5000 + 0.20 requests; billed ms is constant, so the
+    # cost's interval has no width.
+    assert "0.7000 [0.7000\u20130.7000] USD per million" in lines[0]
+    assert "| 6.7% [1.8%\u201321%] |" in table[3]  # 2 cold of 30, Wilson
+    assert "no interval" in table[3]  # p95 and p99 of 30 samples
+    assert "| 71.0 (no interval) |" in table[3]
+    assert lines[-1].startswith("- mem-512 is cheaper than the next cheapest, mem-1024")
+
+
+def test_markdown_warns_when_the_cheapest_is_not_separated():
+    text = render_markdown(overlapping_costs())
+    assert "The data cannot tell it from mem-1024; see the checks." in text.splitlines()[0]
+    assert "- Warning: the data cannot separate mem-512 (cheapest) from mem-1024" in text
 
 
 # ---- HTML in a real browser ----
@@ -278,3 +332,94 @@ def test_html_with_two_paths_and_unknown_memory():
     ]
     assert [len(r["badges"]) for r in dom.rows] == [1, 1, 0, 0]  # both paths of the cheapest
     assert "apigw-http" in dom.rows[1]["text"]
+
+
+# ---- intervals, checks and the terminal table ----
+
+def overlapping_costs() -> RunSummary:
+    """Two variants with the same per-call GB-s (0.020..0.040 at either size): a tie."""
+    records = [
+        InvocationRecord(run_id="r", variant=f"mem-{memory}", path="direct", t_start_ns=i,
+                         client_ms=50.0 + i, status="ok", cold=i == 0,
+                         init_ms=100.0 if i == 0 else None, duration_ms=float(billed),
+                         billed_ms=billed, memory_mb=memory)
+        for memory, scale in ((512, 2), (1024, 1))
+        for i, billed in enumerate(scale * (20 + j) for j in range(21))
+    ]
+    return summarize(records, architecture="x86_64")
+
+
+def many_calls() -> RunSummary:
+    """400 calls, enough for every percentile's interval, with cold starts among them."""
+    records = [
+        InvocationRecord(run_id="r", variant="mem-512", path="direct", t_start_ns=i,
+                         client_ms=100.0 + (i * 37) % 50 + (300.0 if i % 50 == 0 else 0.0),
+                         status="ok", cold=i % 50 == 0,
+                         init_ms=250.0 if i % 50 == 0 else None, duration_ms=90.0 + i % 7,
+                         billed_ms=91 + i % 7 + (250 if i % 50 == 0 else 0), memory_mb=512)
+        for i in range(400)
+    ]
+    return summarize(records, architecture="x86_64")
+
+
+def test_html_shows_intervals_beside_figures():
+    summary = many_calls()
+    v = summary.variants[0]
+    dom = Dom(render_html_text(summary, RUN_INFO))
+    (row,) = dom.rows
+    p95 = v.client_ms.p95_ci
+    assert f"{v.client_ms.p95:,.1f}[{p95.lo:,.1f}\u2013{p95.hi:,.1f}]" in row["text"]
+    assert "82.0%" in row["text"]  # 8 cold starts of 400: 2.0% (its interval is in the cold/warm table)
+    assert "no interval" not in row["text"]
+
+
+def test_html_explains_missing_intervals():
+    text = render_html_text(four_variants(), RUN_INFO)
+    assert 'title="no interval: a 95% interval of p95 needs n &gt;= 72; n = 30"' in text
+    assert "needs n &ge; 6 (p50), 72 (p95) or 368 (p99)" in text
+
+
+def test_html_warm_and_cold_table():
+    text = render_html_text(many_calls(), RUN_INFO)
+    assert '<table id="coldwarm">' in text
+    start = text.index('<table id="coldwarm">')
+    section = text[start:text.index("</table>", start)]
+    assert "2.0%<span class=\"ci\">[1.0%\u20133.9%]</span>" in section  # 8 cold of 400, Wilson
+    assert "<td class=\"n\">392</td>" in section and "<td class=\"n\">8</td>" in section
+
+
+def test_html_checks_separated_and_not():
+    separated = render_html_text(four_variants(), RUN_INFO)
+    assert 'class="ok" id="cheapest-check">mem-512 is cheaper than the next cheapest, mem-1024' in separated
+    tie = render_html_text(overlapping_costs(), RUN_INFO)
+    assert ('class="warn" id="cheapest-check"><strong>WARNING:</strong> the data cannot separate '
+            "mem-512 (cheapest) from mem-1024") in tie
+
+
+def test_html_lists_unstable_variants():
+    text = render_html_text(overlapping_costs(), RUN_INFO)
+    assert "<strong>WARNING:</strong> mem-512, warm duration: the result may be unstable" in text
+
+
+def render_terminal(summary: RunSummary) -> list[str]:
+    from rich.console import Console
+
+    console = Console(width=80, record=True, file=open(os.devnull, "w"))
+    console.print(summary_table(summary))
+    return console.export_text().splitlines()
+
+
+@pytest.mark.parametrize("make", [four_variants, overlapping_costs, many_calls,
+                                  lambda: read_results_json(V1_FIXTURE).summary])
+def test_terminal_table_fits_80_columns(make):
+    lines = render_terminal(make())
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    assert any("USD/1M" in line for line in lines)
+
+
+def test_terminal_table_marks_thin_percentiles_and_warnings():
+    lines = render_terminal(overlapping_costs())
+    row = next(line for line in lines if line.lstrip().startswith("512"))
+    assert "~" in row  # p95 of 21 calls has no interval
+    assert "*" in row
+    assert any("WARNING: the data cannot tell mem-512 from mem-1024" in line for line in lines)

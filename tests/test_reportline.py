@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from bench.collect.reportline import (
+    ColdStartMetric,
     Report,
     ReportLineError,
     find_report,
+    parse_emf_cold_start,
     parse_log_line,
     parse_report_line,
 )
@@ -148,3 +150,78 @@ def test_find_report_without_id_takes_the_last_report() -> None:
 def test_find_report_absent() -> None:
     assert find_report(TAIL, "cccc-3") is None
     assert find_report("START RequestId: x\nEND RequestId: x\n") is None
+
+
+# --- Powertools EMF ColdStart lines ----------------------------------------------------------
+
+# Captured from targets/cpu_bound's first call (Powertools Metrics, capture_cold_start_metric=True).
+EMF_COLD_START = (
+    '{"_aws":{"Timestamp":1795725119153,"CloudWatchMetrics":[{"Namespace":"lambench","Dimensions":'
+    '[["function_name","service"]],"Metrics":[{"Name":"ColdStart","Unit":"Count"}]}]},'
+    '"function_name":"lambench-cpu-bound","service":"cpu_bound","ColdStart":[1.0]}'
+)
+EMF_ITERATIONS = (
+    '{"_aws":{"Timestamp":1795725119153,"CloudWatchMetrics":[{"Namespace":"lambench","Dimensions":'
+    '[["service"]],"Metrics":[{"Name":"Iterations","Unit":"Count"}]}]},"service":"cpu_bound","Iterations":[10.0]}'
+)
+
+
+def test_emf_cold_start_line_parses() -> None:
+    assert parse_emf_cold_start(EMF_COLD_START + "\n") == ColdStartMetric(
+        function_name="lambench-cpu-bound", service="cpu_bound", cold_start=1.0, timestamp_ms=1795725119153)
+
+
+@pytest.mark.parametrize("line", [
+    EMF_ITERATIONS,
+    "REPORT RequestId: r1\tDuration: 1.5 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 30 MB",
+    '{"ColdStart": [1.0]}',  # no _aws block: function output, not a metric
+    '{"_aws": "x", "ColdStart": [1.0]}',
+    "{not json",
+    "[1, 2]",
+    "",
+])
+def test_lines_without_an_emf_cold_start_are_none(line: str) -> None:
+    assert parse_emf_cold_start(line) is None
+
+
+def test_emf_cold_start_as_a_bare_number_and_without_dimensions() -> None:
+    metric = parse_emf_cold_start('{"_aws": {"Timestamp": 1700000000000}, "ColdStart": 1}')
+    assert metric == ColdStartMetric(None, None, 1.0, 1700000000000)
+
+
+@pytest.mark.parametrize("line", [
+    '{"_aws": {"Timestamp": 1}, "ColdStart": ["yes"]}',
+    '{"_aws": {"Timestamp": 1}, "ColdStart": []}',
+    '{"_aws": {"Timestamp": 1}, "ColdStart": true}',
+    '{"_aws": {}, "ColdStart": [1.0]}',
+])
+def test_malformed_emf_cold_start_raises(line: str) -> None:
+    with pytest.raises(ReportLineError):
+        parse_emf_cold_start(line)
+
+
+def test_cpu_bound_target_logs_one_emf_cold_start_then_none(monkeypatch, capsys) -> None:
+    import importlib.util
+    import uuid
+    from types import SimpleNamespace
+
+    from aws_lambda_powertools.metrics.provider import cold_start
+
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    monkeypatch.delenv("POWERTOOLS_DEV", raising=False)
+    app_path = REPO / "targets" / "cpu_bound" / "app.py"
+    spec = importlib.util.spec_from_file_location(f"cpu_bound_{uuid.uuid4().hex}", app_path)
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
+    cold_start.reset_cold_start_flag()  # process-wide in Powertools; another test may have spent it
+    context = SimpleNamespace(function_name="lambench-cpu-bound", memory_limit_in_mb="128",
+                              invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:lambench-cpu-bound",
+                              aws_request_id=str(uuid.uuid4()))
+    app.lambda_handler({"n": 10}, context)
+    first = [parse_emf_cold_start(line) for line in capsys.readouterr().out.splitlines()]
+    app.lambda_handler({"n": 10}, context)
+    second = [parse_emf_cold_start(line) for line in capsys.readouterr().out.splitlines()]
+    (metric,) = [m for m in first if m is not None]
+    assert (metric.function_name, metric.service, metric.cold_start) == ("lambench-cpu-bound", "cpu_bound", 1.0)
+    assert metric.timestamp_ms > 1_600_000_000_000
+    assert not any(second)

@@ -41,7 +41,7 @@ def test_run_writes_report_results_and_records_for_four_variants(tmp_path):
     run_dir = report.parent
     assert (run_dir / "records.sqlite").is_file()
     results = json.loads((run_dir / "results.json").read_text())
-    assert results["schema_version"] == 1
+    assert results["schema_version"] == 2
     assert results["run"]["cpu_mode"] in ("quota", "none")
     assert "ran on the local interpreter" in results["run"]["runtime_note"]
     variants = {v["variant"]: v for v in results["variants"]}

@@ -6,13 +6,17 @@ JSON log format, as a ``platform.report`` JSON object. Both parse to the same
 :class:`Report`, which is where an InvocationRecord gets its server-side
 figures (cold, init, duration, billed, memory) — and, for API Gateway calls,
 the only way to learn whether the call started cold.
+
+Powertools' Metrics also logs a cold start itself, as a CloudWatch Embedded Metric Format
+(EMF) line: a JSON object with an ``_aws`` block and a ``ColdStart`` metric, dimensioned by
+``function_name`` and ``service``. :func:`parse_emf_cold_start` reads those lines.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 _TEXT_PREFIX = "REPORT RequestId:"
 _JSON_TYPE = "platform.report"
@@ -78,6 +82,35 @@ class Report:
             "max_memory_mb": self.max_memory_used_mb,
             "memory_mb": self.memory_mb,
         }
+
+
+class ColdStartMetric(NamedTuple):
+    """Powertools' ColdStart metric from one EMF log line."""
+
+    function_name: str | None
+    service: str | None
+    cold_start: float       # the metric's value: 1.0 for one cold start
+    timestamp_ms: int       # _aws.Timestamp, milliseconds since the epoch
+
+
+def parse_emf_cold_start(line: str) -> ColdStartMetric | None:
+    """Parse a Powertools EMF line carrying the ColdStart metric; None for any other line.
+
+    Raises ReportLineError when an EMF ColdStart line has no timestamp or a non-numeric value.
+    """
+    document = _load_json_object(line.strip()) if line.lstrip().startswith("{") else None
+    if document is None or not isinstance(document.get("_aws"), dict) or "ColdStart" not in document:
+        return None
+    raw = document["ColdStart"]
+    # Powertools v2+ writes a list of values ([1.0]); older EMF writers a bare number.
+    values = raw if isinstance(raw, list) else [raw]
+    if not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise ReportLineError(f"ColdStart: cannot read {raw!r} in {line.strip()!r}")
+    timestamp = document["_aws"].get("Timestamp")
+    if not isinstance(timestamp, (int, float)) or isinstance(timestamp, bool):
+        raise ReportLineError(f"EMF line without _aws.Timestamp: {line.strip()!r}")
+    return ColdStartMetric(document.get("function_name"), document.get("service"),
+                           float(sum(values)), int(timestamp))
 
 
 def parse_report_line(line: str) -> Report | None:

@@ -4,6 +4,7 @@ import argparse
 import sys
 
 from ..errors import UserError
+from .apigw import GatewaySettings
 from .invoke import InvokeSettings
 from .server import EmulatorSettings, run
 
@@ -44,6 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds before each retry of a failed Event invoke (default 60,120: two retries)")
     parser.add_argument("--seed", type=int, default=None,
                         help="seed for weighted-alias routing (default: random)")
+    parser.add_argument("--apigw-overhead-ms", type=float, default=0.0, metavar="MS",
+                        help="a fixed latency added by the API Gateway fronts (default 0: none modelled)")
+    parser.add_argument("--apigw-timeout", type=float, default=None, metavar="S",
+                        help="API Gateway integration timeout (default 29 s REST, 30 s HTTP API)")
 
 
 def _delays(text: str) -> tuple[float, ...]:
@@ -59,7 +64,9 @@ def _delays(text: str) -> tuple[float, ...]:
 def settings_from(args: argparse.Namespace) -> EmulatorSettings:
     invoke = InvokeSettings(async_payload_limit=args.async_payload_limit,
                             event_retry_delays_s=_delays(args.event_retry_delays), seed=args.seed)
-    return EmulatorSettings(port=args.port, idle_timeout_s=args.idle_timeout, max_lifetime_s=args.max_lifetime,
+    gateway = GatewaySettings(overhead_ms=args.apigw_overhead_ms, seed=args.seed,
+                              rest_timeout_s=args.apigw_timeout or 29.0, http_timeout_s=args.apigw_timeout or 30.0)
+    return EmulatorSettings(port=args.port, gateway=gateway, idle_timeout_s=args.idle_timeout, max_lifetime_s=args.max_lifetime,
                             account_concurrency=args.account_concurrency,
                             scaling_burst=args.scaling_burst if args.scaling_limit else None,
                             init_timeout_s=args.init_timeout, cpu_mode=args.cpu_mode,

@@ -153,7 +153,10 @@ class LogStore:
         self._last_event_id = 0
 
     def __call__(self, function: str, stream: str, message: str) -> None:
-        name = group_name(function)
+        self.put(group_name(function), stream, message)
+
+    def put(self, name: str, stream: str, message: str) -> None:
+        """Append one event to any log group (API Gateway's access logs use their own groups)."""
         group = self.groups.get(name)
         now = _now_ms()
         if group is None:

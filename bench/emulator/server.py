@@ -20,6 +20,7 @@ from aiohttp import web
 
 from ..errors import UserError
 from .apierrors import aws_errors
+from .apigw import ApiGatewayFronts, GatewaySettings
 from .cgroups import Cgroups
 from .concurrency import SCALE_BURST, ConcurrencyGate
 from .concurrency_api import ConcurrencyApi
@@ -45,6 +46,7 @@ class EmulatorSettings:
     cpu_mode: str = "auto"  # auto | quota | dilation | none
     memory_mode: str = "auto"  # auto | cgroup | watchdog | none
     invoke: InvokeSettings = InvokeSettings()
+    gateway: GatewaySettings = GatewaySettings()
 
 
 def choose_memory_mode(requested: str, cgroups: Cgroups) -> str:
@@ -88,6 +90,7 @@ class Emulator:
         self.app.add_routes(ConcurrencyApi(self.registry, self.gate, self.provisioned).routes())
         self.app.add_routes(self.invoke_api.routes())
         self.app.add_routes(LogsApi(self.logs).routes())
+        self.app.add_routes(ApiGatewayFronts(self.registry, self.pool, self.logs, settings.gateway).routes())
         self.app.add_routes([web.get("/lambench/info", self.info)])
         self.runner = web.AppRunner(self.app, handler_cancellation=True, shutdown_timeout=2.0, access_log=None)
         self.port = 0

@@ -2,19 +2,22 @@
 
 This is Locust's documented library use (Environment, local runner, start, quit); the
 collector is attached to the same Environment's events, so nothing measured is lost when the
-run ends early (Ctrl-C): whatever was recorded is flushed on the way out.
+run ends early (Ctrl-C): whatever was recorded is flushed on the way out, and the streaming
+statistics are written next to the records as summary.json.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import gevent
 from locust.env import Environment
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..collect.listener import RecordCollector
+from ..collect.runfolder import write_summary
 from ..collect.store import RecordStore
 from .settings import LoadSettings
 from .users import LambdaUser
@@ -31,6 +34,7 @@ class LoadResult:
     failures: int
     seconds: float
     interrupted: bool
+    summary_path: Path | None = None  # the streaming statistics (summary.json)
 
 
 def run_load(settings: LoadSettings, users: int, spawn_rate: float, run_time_s: float,
@@ -51,9 +55,11 @@ def run_load(settings: LoadSettings, users: int, spawn_rate: float, run_time_s: 
     finally:
         runner.quit()
         collector.close()
+        summary = {"run_id": settings.run_id, **collector.stats.summary()}
+        summary_path = write_summary(summary, settings.records_path.parent)
     total = env.stats.total
     return LoadResult(collector.store.count, total.num_requests, total.num_failures,
-                      time.monotonic() - started, interrupted)
+                      time.monotonic() - started, interrupted, summary_path)
 
 
 def _wait_with_progress(env, run_time_s: float, started: float, console) -> None:

@@ -3,6 +3,9 @@
 ``lambench run`` builds LoadSettings itself; a plain ``locust -f locustfiles/direct.py`` gets them
 from Locust command-line options, each with its LAMBENCH_* environment variable (Locust's own
 precedence: flag, then environment, then default).
+
+``client`` picks what carries each invoke: ``fast`` (bench/load/fastclient.py: botocore's SigV4
+over geventhttpclient, the default) or ``boto3`` (the reference, at several times the CPU per call).
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UserError
+
+CLIENTS = ("fast", "boto3")
+DEFAULT_CLIENT = "fast"
 
 
 @dataclass(frozen=True)
@@ -25,10 +31,13 @@ class LoadSettings:
     run_id: str
     records_path: Path
     worker: str = "local"
+    client: str = DEFAULT_CLIENT
 
     def __post_init__(self) -> None:
         if not self.variants:
             raise UserError("--lambda-variants: give at least one alias, e.g. mem-128,mem-512")
+        if self.client not in CLIENTS:
+            raise UserError(f"--lambda-client {self.client!r}: must be one of {', '.join(CLIENTS)}")
 
 
 def new_run_id() -> str:
@@ -48,6 +57,9 @@ def add_locust_arguments(parser) -> None:
     group.add_argument("--lambda-region", env_var="LAMBENCH_REGION", default="us-east-1")
     group.add_argument("--lambda-payload", env_var="LAMBENCH_PAYLOAD", default="{}",
                        help="JSON event sent with every invoke", include_in_web_ui=True)
+    group.add_argument("--lambda-client", env_var="LAMBENCH_CLIENT", default=DEFAULT_CLIENT, choices=CLIENTS,
+                       help="what sends each invoke: fast (SigV4 over geventhttpclient) or boto3",
+                       include_in_web_ui=True)
     group.add_argument("--lambench-reports", env_var="LAMBENCH_REPORTS", default="reports",
                        help="folder for <run-id>/records.sqlite")
 
@@ -70,4 +82,5 @@ def settings_from_options(options, worker: str = "local") -> LoadSettings:
         endpoint_url=endpoint, region=options.lambda_region,
         payload=options.lambda_payload.encode(), run_id=run_id,
         records_path=Path(options.lambench_reports) / run_id / _records_name(worker), worker=worker,
+        client=options.lambda_client,
     )

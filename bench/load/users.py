@@ -1,7 +1,8 @@
 """Locust users that invoke Lambda: the abstract LambdaUser, in Locust's custom-client shape.
 
 Each user walks the variants round-robin from its own random starting point, so every memory
-size is exercised interleaved, under the same machine conditions, throughout the run.
+size is exercised interleaved, under the same machine conditions, throughout the run. All users of
+one Locust environment share one Lambda client (settings.client: fast or boto3) and its pool.
 """
 
 from __future__ import annotations
@@ -13,17 +14,21 @@ from locust import User, constant, task
 
 from .invoker import LambdaInvoker, make_lambda_client
 
-_CLIENTS: dict[int, object] = {}
+# The pool bounds connections, it does not hold them: they open as users need them, one per
+# invoke in flight. A bound below the user count would queue invokes inside the client and inflate
+# client_ms, and the web UI can raise the user count after the client exists: hence the floor.
+MIN_POOL_SIZE = 1000
 
 
 def _shared_client(environment):
-    # One client per Locust environment: its connection pool is sized for every user at once.
-    key = id(environment)
-    if key not in _CLIENTS:
+    # One client per Locust environment (kept on it), its pool sized for every user at once.
+    client = getattr(environment, "lambench_client", None)
+    if client is None:
         runner = environment.runner
-        users = getattr(environment.parsed_options, "num_users", None) or getattr(runner, "target_user_count", 0) or 50
-        _CLIENTS[key] = make_lambda_client(environment.lambench, pool_size=users)
-    return _CLIENTS[key]
+        users = getattr(environment.parsed_options, "num_users", None) or getattr(runner, "target_user_count", 0) or 0
+        client = make_lambda_client(environment.lambench, pool_size=max(users, MIN_POOL_SIZE))
+        environment.lambench_client = client
+    return client
 
 
 class LambdaUser(User):

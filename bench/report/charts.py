@@ -1,7 +1,8 @@
 """Inline SVG bar charts for the HTML report, with no scripts, fonts or files to load.
 
 Colours come from the page's CSS classes (``series-0``, ``series-1``, ``highlight``), so the
-charts follow the page's look. A missing value draws no bar and says "no data" instead.
+charts follow the page's look. A missing value draws no bar and says "no data" instead. A
+series may carry (lo, hi) intervals, drawn as whiskers; an unknown one draws none.
 """
 
 from __future__ import annotations
@@ -21,6 +22,13 @@ TICKS = 4
 class Series:
     name: str
     values: Sequence[float | None]
+    intervals: Sequence[tuple[float, float] | None] | None = None  # one per value
+
+
+def _whisker(x: float, lo: float, hi: float, top: float, base_y: float, plot_h: float) -> str:
+    y_lo, y_hi = base_y - plot_h * lo / top, base_y - plot_h * hi / top
+    return (f'<path class="whisker" d="M{x:.1f} {y_lo:.1f}V{y_hi:.1f}M{x - 4:.1f} {y_lo:.1f}'
+            f'h8M{x - 4:.1f} {y_hi:.1f}h8"/>')
 
 
 def nice_top(largest: float) -> float:
@@ -65,13 +73,19 @@ def _bars(
                              f'text-anchor="middle">no data</text>')
                 continue
             h = plot_h * value / top
+            interval = s.intervals[i] if s.intervals is not None else None
+            label_y = base_y - h - 4
+            if interval is not None:
+                label_y = min(label_y, base_y - plot_h * interval[1] / top - 4)
             parts.append(
                 f'<rect class="{cls}" x="{x:.1f}" y="{base_y - h:.1f}" width="{bar_w - 2:.1f}" '
                 f'height="{h:.1f}"><title>{escape(label)} {escape(s.name)}: '
                 f"{escape(fmt(value))}</title></rect>"
-                f'<text class="value" x="{x + bar_w / 2 - 1:.1f}" y="{base_y - h - 4:.1f}" '
+                f'<text class="value" x="{x + bar_w / 2 - 1:.1f}" y="{label_y:.1f}" '
                 f'text-anchor="middle">{escape(fmt(value))}</text>'
             )
+            if interval is not None:
+                parts.append(_whisker(x + bar_w / 2 - 1, *interval, top, base_y, plot_h))
         parts.append(f'<text class="label" x="{LEFT + (i + 0.5) * slot:.1f}" y="{base_y + 18}" '
                      f'text-anchor="middle">{escape(label)}</text>')
     return parts
@@ -92,8 +106,10 @@ def bar_chart(
     *, title: str, labels: Sequence[str], series: Sequence[Series], axis_label: str,
     fmt: Callable[[float], str], highlight: int | None = None,
 ) -> Markup:
-    """An SVG grouped bar chart: one group per label, one bar per series, from zero up."""
+    """An SVG grouped bar chart: one group per label, one bar per series, from zero up, with
+    whiskers where a series has intervals."""
     known = [v for s in series for v in s.values if v is not None]
+    known += [iv[1] for s in series for iv in (s.intervals or ()) if iv is not None]
     top = nice_top(max(known, default=0.0))
     mid_y = TOP + (HEIGHT - TOP - BOTTOM) / 2
     parts = [

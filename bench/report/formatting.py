@@ -6,7 +6,7 @@ measurement.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -41,3 +41,49 @@ def fmt_fact(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(fmt_fact(v) for v in value) or "not recorded"
     return str(value)
+
+
+def fmt_pct(value: float | None) -> str:
+    """A proportion as a percentage: one decimal below 10%, none above."""
+    if value is None:
+        return NO_DATA
+    return f"{value:.1%}" if value < 0.1 else f"{value:.0%}"
+
+
+def fmt_interval(interval: Any, fmt: Callable[[float | None], str] = fmt_ms) -> str:
+    """An interval as "[lo–hi]"; "no interval" when it could not be computed; "" when absent.
+
+    ``interval`` is a bench.analysis.stats.Interval or None (no figure, or a version-1 file).
+    """
+    if interval is None:
+        return ""
+    if not interval.known:
+        return "no interval"
+    return f"[{fmt(interval.lo)}\u2013{fmt(interval.hi)}]"
+
+
+def fmt_with_interval(value: float | None, interval: Any, fmt: Callable[[float | None], str] = fmt_ms) -> str:
+    """A figure with its interval beside it, "123.4 [118.0–130.2]", for plain-text tables."""
+    text = fmt(value)
+    if value is None or interval is None:
+        return text
+    return f"{text} {fmt_interval(interval, fmt) if interval.known else '(no interval)'}"
+
+
+def interval_title(interval: Any) -> str:
+    """A tooltip naming how an interval was made, or why there is none."""
+    if interval is None:
+        return "no interval recorded"
+    if not interval.known:
+        return f"no interval: {interval.reason}"
+    return f"{interval.confidence:.0%} interval, {interval.method}"
+
+
+def cold_share_of_billed(v: Any) -> float | None:
+    """The share of billed milliseconds spent in cold invocations (INIT included), from the
+    warm and cold means and their n; None when either is unknown."""
+    warm, cold = v.billed_ms_warm, v.billed_ms_cold
+    if warm is None or cold is None or not (warm.n + cold.n):
+        return None
+    total = (warm.value or 0.0) * warm.n + (cold.value or 0.0) * cold.n
+    return None if total == 0 else (cold.value or 0.0) * cold.n / total

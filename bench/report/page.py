@@ -1,8 +1,11 @@
 """The HTML report: one self-contained page (inline CSS and SVG, no scripts or network).
 
-``render_html`` builds a small view of the run (facts, chart markup) and hands it, with the
-RunSummary itself, to templates/report.html.j2. Jinja autoescapes everything the caller
-gave, so a function name or endpoint cannot inject markup.
+``render_html`` builds a small view of the run (facts, chart markup, checks) and hands it,
+with the RunSummary itself, to templates/report.html.j2. Every figure is shown with its n
+and its 95% interval, or says why it has none; the Checks section carries pyperf-style
+warnings (unstable samples, a cheapest variant the data cannot separate from the next).
+Jinja autoescapes everything the caller gave, so a function name or endpoint cannot inject
+markup.
 """
 
 from __future__ import annotations
@@ -15,10 +18,21 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from bench.analysis.stats import CONFIDENCE, min_n_for_quantile_ci
 from bench.analysis.summary import RunSummary, VariantSummary
 from bench.awsfacts import PRICES_SOURCE
 from bench.report.charts import Series, bar_chart
-from bench.report.formatting import fmt_fact, fmt_int, fmt_mb, fmt_ms, fmt_usd
+from bench.report.formatting import (
+    cold_share_of_billed,
+    fmt_fact,
+    fmt_int,
+    fmt_interval,
+    fmt_mb,
+    fmt_ms,
+    fmt_pct,
+    fmt_usd,
+    interval_title,
+)
 from bench.report.markdown import headline
 
 TEMPLATE = "report.html.j2"
@@ -30,8 +44,9 @@ _FACT_ORDER = (
     ("architecture", "Architecture"), ("cpu_mode", "CPU mode"), ("load", "Load"),
     ("started", "Started"), ("finished", "Finished"),
 )
-# Below these sample counts a tail percentile is mostly one or two samples: shown faint.
-MIN_N_FOR = {"p95": 20, "p99": 100}
+# The n each percentile needs for a 95% order-statistic interval (6, 72 and 368); a
+# percentile without an interval is shown faint.
+MIN_N_FOR = {q: min_n_for_quantile_ci(p, CONFIDENCE) for q, p in (("p50", .5), ("p95", .95), ("p99", .99))}
 
 
 def _environment() -> Environment:
@@ -42,8 +57,10 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(ms=fmt_ms, usd=fmt_usd, int=fmt_int, mb=fmt_mb)
-    env.globals["thin"] = lambda n, q: n < MIN_N_FOR[q]
+    env.filters.update(ms=fmt_ms, usd=fmt_usd, int=fmt_int, mb=fmt_mb, pct=fmt_pct,
+                       ci=fmt_interval, ci_title=interval_title)
+    env.globals.update(fmt_ms=fmt_ms, fmt_usd=fmt_usd, fmt_pct=fmt_pct, fmt_interval=fmt_interval,
+                       cold_share=cold_share_of_billed)
     return env
 
 
@@ -69,21 +86,29 @@ def _label(v: VariantSummary, paths_vary: bool) -> str:
     return f"{name} {v.path}" if paths_vary else name
 
 
+def _bounds(interval) -> tuple[float, float] | None:
+    return (interval.lo, interval.hi) if interval is not None and interval.known else None
+
+
 def charts(summary: RunSummary) -> dict[str, Markup]:
-    """The latency chart (client p50 and p95) and the cost chart, cheapest bar highlighted."""
+    """The latency chart (client p50 and p95) and the cost chart, cheapest bar highlighted,
+    each bar with its 95% interval as a whisker where it has one."""
     variants = summary.variants
     paths_vary = len({v.path for v in variants}) > 1
     labels = [_label(v, paths_vary) for v in variants]
     cheapest = next((i for i, v in enumerate(variants) if v.variant == summary.cheapest), None)
     latency = bar_chart(
         title="Client latency p50 and p95 by memory size", labels=labels, axis_label="ms",
-        series=[Series("p50", [v.client_ms.p50 for v in variants]),
-                Series("p95", [v.client_ms.p95 for v in variants])],
+        series=[Series("p50", [v.client_ms.p50 for v in variants],
+                       [_bounds(v.client_ms.p50_ci) for v in variants]),
+                Series("p95", [v.client_ms.p95 for v in variants],
+                       [_bounds(v.client_ms.p95_ci) for v in variants])],
         fmt=lambda x: f"{x:,.0f}" if x >= 100 else f"{x:,.1f}",
     )
     cost = bar_chart(
         title="Cost per million invocations by memory size", labels=labels, axis_label="USD",
-        series=[Series("cost", [v.cost_per_million_usd for v in variants])],
+        series=[Series("cost", [v.cost_per_million_usd for v in variants],
+                       [_bounds(v.cost_per_million_ci) for v in variants])],
         fmt=lambda x: f"{x:,.2f}", highlight=cheapest,
     )
     return {"latency": latency, "cost": cost}
@@ -101,6 +126,8 @@ def render_html_text(summary: RunSummary, run_info: Mapping[str, Any]) -> str:
         paths_vary=len({v.path for v in summary.variants}) > 1,
         charts=charts(summary),
         with_errors=[v for v in summary.variants if v.errors],
+        with_warnings=[v for v in summary.variants if v.warnings],
+        split_known=any(v.client_ms_warm is not None for v in summary.variants),
         min_n=MIN_N_FOR,
         prices_source=PRICES_SOURCE,
     )

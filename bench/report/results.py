@@ -3,6 +3,18 @@
 Format history:
   1 - {"schema_version": 1, "run": {...caller's run facts...}, "architecture",
        "percentile_method", "variants": [VariantSummary.as_dict()...], "cheapest"}.
+       A variant: counts, cold_starts/cold_known, client_ms and duration_ms as
+       {n, p50, p95, p99}, billed_ms_mean/init_ms_mean/max_memory_used_mb as {n, value},
+       cost_per_million_usd.
+  2 - Every figure carries its interval. Adds "confidence" (0.95) and "cheapest_check"
+       ({cheapest, runner_up, comparison, separated, message}, null with fewer than two
+       ranked variants). Percentiles gain p50_ci/p95_ci/p99_ci and figures gain "ci", each
+       {lo, hi, method, confidence, reason} (lo/hi null and reason set when n is too small),
+       or null when the figure has no data. A variant gains cost_per_million_ci, cold_rate
+       (a figure, Wilson interval), provisioned_served/init_type_known, client_ms_warm/_cold
+       and duration_ms_warm/_cold (percentiles), billed_ms_warm/_cold (figures) and
+       warnings (pyperf-style stability checks). Version 1 files read with all of these
+       null (not recorded), never zero.
 A figure with no data is null. A reader of a newer version refuses it rather than guess.
 """
 
@@ -17,8 +29,8 @@ from typing import Any, NamedTuple
 
 from bench.analysis.summary import RunSummary
 
-SCHEMA_VERSION = 1
-READABLE_VERSIONS = (1,)
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 class Results(NamedTuple):
@@ -71,4 +83,8 @@ def read_results_json(path: str | os.PathLike) -> Results:
     if version not in READABLE_VERSIONS:
         readable = ", ".join(map(str, READABLE_VERSIONS))
         raise ValueError(f"{path}: schema_version {version!r}: this lambench reads {readable}")
-    return Results(RunSummary.from_dict(data), dict(data["run"]), version)
+    try:
+        return Results(RunSummary.from_dict(data), dict(data["run"]), version)
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"{path}: not a readable results.json (schema_version {version}): "
+                         f"{type(error).__name__}: {error}") from None

@@ -13,16 +13,25 @@ run, four things, each beside AWS's documented or published figure (shared/fixtu
    when it resolves to a mode not measured already.
 2. Init Duration of a hello-world handler (tests/perf/functions/hello) at 128 and 1024 MB: forced
    cold starts, each on a freshly published version (an environment variable changes), beside
-   lambda-perf's python3.12 medians (83.7 and 81.8 ms). Done in every measured cpu mode.
+   lambda-perf's python3.12 medians (83.7 and 81.8 ms), with Max Memory Used (~37 MB on AWS) and
+   the cold invoke's client time that neither Init Duration nor Duration accounts for. Done in
+   every measured cpu mode.
 3. Emulator overhead per warm invoke: boto3 invokes of a warm no-op, interleaved round by round
    with the same boto3 client config invoking a bare aiohttp server (tests/perf/bare_server.py,
    its own process on 127.0.0.1) that gives the emulator's exact answer: same body bytes, same
    X-Amz-Executed-Version, x-amzn-RequestId and Content-Type. The overhead is the median of the
-   paired differences.
+   paired differences. Both at 1769 MB and at 128 MB, where the runtime's own per-invoke work
+   runs under the CPU quota too. (The warm REPORT Duration of the same no-op, beside lambda-perf's
+   ~2 ms, is measured under every cpu mode, with 2.)
 4. Throughput: warm no-op invokes per second with 50 concurrent clients (threads, one boto3 client
    each; then an aiohttp generator posting the same request bytes), against the emulator and,
    as the generator's own ceiling, against the bare server; with errors by type and the CPU each
    process used. The generator shares this machine's cores with the emulator.
+
+Other processes on this host perturb every figure (CPU share most: a quota caps a slow
+environment but not the 1769 MB baseline's competition). So each section first waits, at most
+90 s, for the rest of the machine to use under 0.3 cores, and every figure is printed with what
+the rest of the machine used meanwhile.
 
 Progress goes to stderr. Detail tables with the raw per-invoke numbers of 1 and 2, then one
 Markdown table (measure | lambench emulator | reference | note) go to stdout; every raw sample goes
@@ -81,6 +90,7 @@ INIT_COLD_STARTS = 20
 OVERHEAD_ROUNDS = 2000
 OVERHEAD_WARMUP = 50
 OVERHEAD_MEMORY = (1769, 128)
+WARM_DURATION_ROUNDS = 300
 THROUGHPUT_CONCURRENCY = 50
 THROUGHPUT_SECONDS = 15
 THROUGHPUT_WARMUP_S = 3
@@ -382,7 +392,10 @@ def measure_init(url: str, memory_mb: int, count: int) -> dict[str, Any]:
         with contextlib.suppress(Exception):
             deployer.teardown(spec.name)
     inits = [s["init_ms"] for s in samples if s["init_ms"] is not None]
-    return {"memory_mb": memory_mb, "samples": samples, "stats": stats(inits),
+    # Client time of a cold invoke that neither Init Duration nor Duration accounts for.
+    gaps = [s["client_ms"] - s["init_ms"] - s["duration_ms"] for s in samples if s["init_ms"] is not None]
+    return {"memory_mb": memory_mb, "samples": samples, "stats": stats(inits), "unreported_ms": stats(gaps),
+            "max_memory_used_mb": stats([s["max_memory_used_mb"] for s in samples]),
             "not_cold": sum(s["init_ms"] is None for s in samples),
             "client_ms": stats([s["client_ms"] for s in samples]),
             "reference_ms": LAMBDA_PERF_INIT_MS[memory_mb]}
@@ -408,6 +421,9 @@ def measure_mode(log_dir: Path, mode: str, measured: dict[str, Any], quick: bool
             progress(f"Init Duration: {count} cold starts at {mb} MB (cpu_mode={emulator.cpu_mode})")
             result["init"][mb], load = watched(lambda mb=mb: measure_init(emulator.url, mb, count), limit)
             result["init"][mb]["load"] = load
+        progress(f"Warm Duration: REPORT lines of sequential no-op invokes (cpu_mode={emulator.cpu_mode})")
+        result["warm_duration"], result["warm_duration_load"] = watched(
+            lambda: measure_warm_duration(emulator.url, WARM_DURATION_ROUNDS // (3 if quick else 1)), limit)
         result["info"] = emulator_info(emulator)
         return result
 
@@ -498,6 +514,26 @@ def measure_overhead(emulator_url: str, bare_url: str, name: str, rounds: int) -
         if (i + 1) % 500 == 0:
             progress(f"  overhead: {i + 1}/{rounds} rounds")
     return summarise_overhead(samples, errors)
+
+
+def measure_warm_duration(url: str, rounds: int) -> dict[int, dict[str, Any]]:
+    """REPORT Duration of warm no-op invokes (LogType=Tail), the sizes interleaved round by round."""
+    with deployed(url, noop_spec(), OVERHEAD_MEMORY):
+        return warm_durations(lambda_client(url), noop_spec().name, rounds)
+
+
+def warm_durations(client: Any, name: str, rounds: int) -> dict[int, dict[str, Any]]:
+    durations: dict[int, list[float]] = {mb: [] for mb in OVERHEAD_MEMORY}
+    client_ms: dict[int, list[float]] = {mb: [] for mb in OVERHEAD_MEMORY}
+    for mb in OVERHEAD_MEMORY:  # the cold start, not counted
+        invoke_tail(client, name, f"mem-{mb}", {})
+    for _ in range(rounds):
+        for mb in OVERHEAD_MEMORY:
+            _, report, ms = invoke_tail(client, name, f"mem-{mb}", {})
+            durations[mb].append(report.duration_ms)
+            client_ms[mb].append(ms)
+    return {mb: {"duration_ms": stats(durations[mb]), "client_ms": stats(client_ms[mb]),
+                 "samples_ms": durations[mb]} for mb in OVERHEAD_MEMORY}
 
 
 def summarise_overhead(samples: dict[str, list[float]], errors: collections.Counter) -> dict[str, Any]:
@@ -773,14 +809,15 @@ def print_cpu_share(mode: str, result: dict[str, Any]) -> None:
 def print_init(results: dict[str, dict[str, Any]]) -> None:
     print("\n### Init Duration, hello world, forced cold starts (fresh version each)\n")
     header = ["cpu mode", "MB", "cold starts", "median ms", "p90 ms", "min", "max",
-              "cold invoke client ms (median)", "lambda-perf median ms", "meanwhile"]
+              "client − Init − Duration ms (median)", "Max Memory Used MB", "lambda-perf median ms", "meanwhile"]
     rows = []
     for mode, result in results.items():
         for mb, init in result.get("init", {}).items():
             s = init["stats"]
             rows.append([result["resolved"], mb, f"{s['n']}" + (f" (+{init['not_cold']} not cold)" if init["not_cold"] else ""),
                          fmt(s.get("median")), fmt(s.get("p90")), fmt(s.get("min")), fmt(s.get("max")),
-                         fmt(init["client_ms"].get("median")), init["reference_ms"], load_note(init.get("load"))])
+                         fmt(init["unreported_ms"].get("median")), fmt(init["max_memory_used_mb"].get("median"), 0),
+                         init["reference_ms"], load_note(init.get("load"))])
     print(table(header, rows))
     print("\nRaw Init Durations (ms), in order:")
     for result in results.values():
@@ -804,6 +841,19 @@ def print_overhead(warm: dict[str, Any]) -> None:
         print(f"\nErrors (rounds dropped): {overhead['errors']}")
     print(f"\nBare server answer copied from the emulator: headers {warm['answer']['headers']}, "
           f"body {base64.b64decode(warm['answer']['body_b64'])!r}")
+
+
+def print_warm_duration(modes: dict[str, dict[str, Any]]) -> None:
+    print("\n### Warm REPORT Duration of the no-op (LogType=Tail, sequential, sizes interleaved)\n")
+    rows = []
+    for result in modes.values():
+        for mb, d in result["warm_duration"].items():
+            duration, client = d["duration_ms"], d["client_ms"]
+            rows.append([result["resolved"], mb, duration["n"], fmt(duration["median"], 2), fmt(duration["p90"], 2),
+                         fmt(duration["p99"], 2), fmt(duration["max"], 2), fmt(client["median"], 2),
+                         fmt(client["p99"], 2), load_note(result.get("warm_duration_load"))])
+    print(table(["cpu mode", "MB", "invokes", "Duration median ms", "p90", "p99", "max", "client median ms",
+                 "client p99", "meanwhile"], rows))
 
 
 def print_throughput(warm: dict[str, Any]) -> None:
@@ -859,9 +909,20 @@ def init_rows(modes: dict[str, dict[str, Any]]) -> list[list[str]]:
                          f"median {fmt(s.get('median'))} ms, p90 {fmt(s.get('p90'))} ms (n={s['n']})",
                          f"median {init['reference_ms']} ms (lambda-perf, python3.12 x86_64)",
                          (f"{s['median'] / init['reference_ms']:.2f}× AWS; host Python "
-                          f"{platform.python_version()}, no microVM; " + load_note(init.get("load")))
+                          f"{platform.python_version()}, no microVM; the cold invoke's client time beyond "
+                          f"Init + Duration: {init['unreported_ms']['median']:.1f} ms; " + load_note(init.get("load")))
                          if s["n"] else "no cold start measured"])
     return rows
+
+
+def memory_rows(modes: dict[str, dict[str, Any]]) -> list[list[str]]:
+    for result in modes.values():
+        for mb, init in result.get("init", {}).items():
+            used = init["max_memory_used_mb"]
+            return [[f"Max Memory Used, hello world, cold invoke, {mb} MB [{result['resolved']}]",
+                     f"median {used['median']:.0f} MB (n={used['n']})", "about 37 MB (lambda-perf)",
+                     "peak RSS of the awslambdaric process (VmHWM)"]]
+    return []
 
 
 def warm_rows(warm: dict[str, Any]) -> list[list[str]]:
@@ -882,6 +943,23 @@ def warm_rows(warm: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def warm_duration_rows(modes: dict[str, dict[str, Any]]) -> list[list[str]]:
+    rows = []
+    for result in modes.values():
+        for mb, d in result["warm_duration"].items():
+            rows.append(warm_duration_row(result["resolved"], mb, d))
+    return rows
+
+
+def warm_duration_row(mode: str, mb: int, d: dict[str, Any]) -> list[str]:
+    duration, client = d["duration_ms"], d["client_ms"]
+    return [f"Warm REPORT Duration [{mode}], hello world, {mb} MB",
+            f"median {duration['median']:.2f} ms, p90 {duration['p90']:.2f} ms, p99 {duration['p99']:.2f} ms",
+            "about 2 ms (lambda-perf, python3.12)",
+            f"{duration['n']} sequential invokes; client round trip median {client['median']:.2f} ms, "
+            f"p99 {client['p99']:.2f} ms"]
+
+
 def throughput_rows(warm: dict[str, Any]) -> list[list[str]]:
     rows = []
     bare = {r["generator"]: r for r in warm["throughput"] if r["target"] == "bare server"}
@@ -900,13 +978,32 @@ def throughput_rows(warm: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def busy_sections(results: dict[str, Any]) -> list[str]:
+    """Labels of the measurements during which other processes used QUIET_CORES or more on average."""
+    loads = []
+    for mode, r in results.get("modes", {}).items():
+        loads += [(f"CPU share [{mode}]", r.get("cpu_share_load")), (f"warm Duration [{mode}]", r.get("warm_duration_load"))]
+        loads += [(f"Init [{mode}, {mb} MB]", init.get("load")) for mb, init in r.get("init", {}).items()]
+    warm = results.get("warm", {})
+    loads.append(("overhead", warm.get("overhead", {}).get("load")))
+    loads += [(f"throughput [{t['generator']} -> {t['target']} {t['memory_mb']} MB]", t.get("load"))
+              for t in warm.get("throughput", [])]
+    return [label for label, load in loads
+            if load and (load["during"]["mean"] or 0) >= QUIET_CORES]
+
+
 def print_summary(results: dict[str, Any]) -> None:
-    rows = cpu_rows(results.get("modes", {})) + init_rows(
-        {m: r for m, r in results.get("modes", {}).items() if "skipped" not in r})
+    measured = {m: r for m, r in results.get("modes", {}).items() if "skipped" not in r}
+    rows = cpu_rows(results.get("modes", {})) + init_rows(measured) + memory_rows(measured)
+    rows += warm_duration_rows(measured)
     if "warm" in results:
         rows += warm_rows(results["warm"]) + throughput_rows(results["warm"])
     print("\n## Fidelity summary\n")
     print(table(["measure", "lambench emulator", "reference (AWS / published)", "note"], rows))
+    busy = busy_sections(results)
+    if busy:
+        print(f"\nMeasured while other processes used ≥ {QUIET_CORES} cores on average (treat as perturbed): "
+              + "; ".join(busy) + ".")
 
 
 def print_results(results: dict[str, Any]) -> None:
@@ -923,6 +1020,7 @@ def print_results(results: dict[str, Any]) -> None:
     measured = {m: r for m, r in modes.items() if "skipped" not in r}
     if measured:
         print_init(measured)
+        print_warm_duration(measured)
     if "warm" in results:
         print_overhead(results["warm"])
         print_throughput(results["warm"])

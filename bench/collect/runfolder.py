@@ -1,0 +1,87 @@
+"""A run folder's files: per-worker record stores, the merged store, and summary.json.
+
+A single-process run writes ``records.sqlite`` itself. In Locust's distributed mode each
+worker writes ``records-<worker>.sqlite`` (no two processes share one SQLite writer), and
+:func:`merge_records` turns those into one ``records.sqlite``: every row of every worker file,
+once, in start-time order. It rebuilds the output from the worker files each time it runs, so
+running it twice cannot count a row twice. Workers on other machines: copy their files into
+the folder first (SQLite's WAL mode, which the stores use, needs a local file system).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+from ..records import FIELDS
+from .store import TABLE, create_table_sql
+
+RECORDS_NAME = "records.sqlite"
+WORKER_PATTERN = "records-*.sqlite"
+SUMMARY_NAME = "summary.json"
+
+_COLUMNS = ", ".join(FIELDS)
+
+
+def worker_stores(folder: str | Path) -> list[Path]:
+    """The per-worker record stores in a run folder, in name order."""
+    return sorted(Path(folder).glob(WORKER_PATTERN))
+
+
+def merge_records(folder: str | Path) -> Path:
+    """Write ``<folder>/records.sqlite`` from the worker stores in ``folder``; return its path.
+
+    With no worker stores, the folder's own records.sqlite (a single-process run) is returned
+    as it is. Raises FileNotFoundError when there is neither.
+    """
+    folder = Path(folder)
+    output = folder / RECORDS_NAME
+    sources = worker_stores(folder)
+    if not sources:
+        if output.is_file():
+            return output
+        raise FileNotFoundError(f"no {RECORDS_NAME} and no {WORKER_PATTERN} in {folder}")
+    partial = folder / (RECORDS_NAME + ".partial")
+    partial.unlink(missing_ok=True)
+    conn = sqlite3.connect(partial)
+    try:
+        _copy_all(conn, sources)
+    finally:
+        conn.close()
+    # Readers see the old file or the whole new one, never a half-written merge.
+    os.replace(partial, output)
+    return output
+
+
+def _copy_all(conn: sqlite3.Connection, sources: list[Path]) -> None:
+    conn.execute(create_table_sql())
+    conn.execute(f"CREATE TEMP TABLE staging AS SELECT {_COLUMNS} FROM main.{TABLE} WHERE 0")
+    for source in sources:
+        conn.execute("ATTACH DATABASE ? AS source", (str(source),))
+        try:
+            _check_columns(conn, source)
+            conn.execute(f"INSERT INTO temp.staging SELECT {_COLUMNS} FROM source.{TABLE}")
+            conn.commit()
+        finally:
+            conn.execute("DETACH DATABASE source")
+    conn.execute(f"INSERT INTO main.{TABLE} ({_COLUMNS}) "
+                 f"SELECT {_COLUMNS} FROM temp.staging ORDER BY t_start_ns, worker")
+    conn.commit()
+
+
+def _check_columns(conn: sqlite3.Connection, source: Path) -> None:
+    found = tuple(row[1] for row in conn.execute(f"PRAGMA source.table_info({TABLE})"))
+    if found != FIELDS:
+        raise ValueError(f"{source}: table {TABLE} has columns {found}, expected {FIELDS}")
+
+
+def write_summary(summary: dict, folder: str | Path) -> Path:
+    """Write ``<folder>/summary.json`` (atomically); return its path."""
+    path = Path(folder) / SUMMARY_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(summary, indent=1) + "\n")
+    os.replace(partial, path)
+    return path
