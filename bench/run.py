@@ -17,6 +17,7 @@ from rich.console import Console
 
 from .config import BenchConfig
 from .load.headless import run_load
+from .load.plugin import join_gateway_calls
 from .load.settings import LoadSettings, new_run_id
 from .targets import FunctionSpec, VariantDeployer, make_lambda_client
 from .targets.local import start_emulator
@@ -49,7 +50,8 @@ def run_benchmark(config: BenchConfig, console: Console) -> RunOutput:
     info = {"run_id": run_id, "started": _now(), "config": str(config.path),
             "function": config.function.name, "architecture": config.function.architecture,
             "load": {"users": config.load.users, "spawn_rate": config.load.spawn_rate,
-                     "run_time_s": config.load.run_time_s, "payload": config.load.payload}}
+                     "run_time_s": config.load.run_time_s, "payload": config.load.payload,
+                     "paths": list(config.load.paths), "route": config.load.route}}
     with ExitStack() as stack:
         endpoint = config.target.endpoint
         if config.target.kind == "local" and endpoint is None:
@@ -76,10 +78,12 @@ def run_benchmark(config: BenchConfig, console: Console) -> RunOutput:
         settings = LoadSettings(
             function_name=spec.name, variants=tuple(v.name for v in variants), endpoint_url=endpoint,
             region=config.target.region, payload=config.payload_bytes, run_id=run_id,
-            records_path=run_dir / "records.sqlite",
+            records_path=run_dir / "records.sqlite", apigw_route=config.load.route,
         )
         load = run_load(settings, config.load.users, config.load.spawn_rate, config.load.run_time_s,
-                        stop_timeout_s=config.function.timeout_s + 5, console=console)
+                        stop_timeout_s=config.function.timeout_s + 5, console=console, paths=config.load.paths)
+        if set(config.load.paths) != {"direct"}:
+            join_gateway_calls(settings, settings.records_path)
         info["finished"] = _now()
         info["interrupted"] = load.interrupted
         info["memory_by_variant"] = {v.name: v.memory_mb for v in variants}

@@ -99,3 +99,11 @@ def test_the_shipped_bench_toml_is_valid():
     config = load_config(REPO / "bench.toml")
     assert config.memory_mb == (128, 512, 1024, 1769)
     assert config.target.kind == "local"
+
+
+def test_paths_and_route_for_api_gateway_runs(tmp_path):
+    config = load_config(write(tmp_path, GOOD.replace("[load]", '[load]\npaths = ["direct", "apigw-http"]\nroute = "/cpu?n=5"')))
+    assert config.load.paths == ("direct", "apigw-http") and config.load.route == "/cpu?n=5"
+    assert 'load.paths[1] = "apigw": must be one of direct, apigw-http, apigw-rest' in error_of(
+        tmp_path, GOOD.replace("[load]", '[load]\npaths = ["direct", "apigw"]'))
+    assert "load.route = \"cpu\": must start with /" in error_of(tmp_path, GOOD.replace("[load]", '[load]\nroute = "cpu"'))

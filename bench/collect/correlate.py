@@ -96,3 +96,15 @@ def join_gateway_records(records: list[InvocationRecord], logs, function_name: s
 def _joined(record: InvocationRecord, lambda_ids: dict[str, str], reports: dict[str, Report]) -> InvocationRecord:
     report = reports[lambda_ids[record.gateway_request_id]]
     return dataclasses.replace(record, **report.record_fields())
+
+
+def join_run_records(records_path, logs, function_name: str, access_log_group: str | None = None,
+                     wait_s: float = 0.0) -> JoinResult:
+    """Join a run's API Gateway records in place: read the store, fill them in, write it back."""
+    from .store import read_records, rewrite_records
+
+    records = read_records(records_path)
+    result = join_gateway_records(records, logs, function_name, access_log_group, wait_s)
+    if result.matched:
+        rewrite_records(records_path, result.records)
+    return result

@@ -127,6 +127,20 @@ def read_records(path: str | Path) -> list[InvocationRecord]:
         conn.close()
 
 
+def rewrite_records(path: str | Path, records: list[InvocationRecord]) -> None:
+    """Replace a store's rows with ``records`` in one transaction (after a log join filled them in).
+
+    All or nothing: a failure leaves the store as it was, so no measured row is ever lost.
+    """
+    conn = _open(Path(path))
+    try:
+        with conn:
+            conn.execute(f"DELETE FROM {TABLE}")
+            conn.executemany(_INSERT_SQL, [_row_of(r) for r in records])
+    finally:
+        conn.close()
+
+
 def _open(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, check_same_thread=False)
     # WAL lets the report or a live dashboard read while the run is writing.

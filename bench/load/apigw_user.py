@@ -16,6 +16,7 @@ import time
 from locust import constant, task
 from locust.contrib.fasthttp import FastHttpUser
 
+from ..errors import UserError
 from ..records import InvocationRecord
 from .settings import LoadSettings
 
@@ -25,9 +26,11 @@ PATHS = {"http": "apigw-http", "rest": "apigw-rest"}
 
 def gateway_base_url(settings: LoadSettings, kind: str) -> str:
     """The API's base URL: given for AWS, else the emulator's front for the function."""
-    given = getattr(settings, f"apigw_{kind}_url", None)
+    given = settings.apigw_http_url if kind == "http" else settings.apigw_rest_url
     if given:
         return given.rstrip("/")
+    if settings.endpoint_url is None:
+        raise UserError(f"--apigw-{kind}-url: required against AWS (the API's invoke URL, one stage per alias)")
     return f"{settings.endpoint_url.rstrip('/')}/apigw/{kind}/{settings.function_name}"
 
 
@@ -54,7 +57,7 @@ class ApiGatewayUser(FastHttpUser):
         self.host = gateway_base_url(settings, self.kind)
         super().__init__(environment)
         self.settings = settings
-        self.route = getattr(settings, "apigw_route", None) or "/"
+        self.route = settings.apigw_route
         variants = list(settings.variants)
         start = random.randrange(len(variants))
         self._variants = itertools.cycle(variants[start:] + variants[:start])

@@ -19,12 +19,29 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from ..collect.listener import RecordCollector
 from ..collect.runfolder import write_summary
 from ..collect.store import RecordStore
+from .apigw_user import ApiGatewayUser
 from .settings import LoadSettings
 from .users import LambdaUser
 
 
 class DirectInvokeUser(LambdaUser):
-    """The concrete user of ``lambench run``: direct invokes, back to back."""
+    """Direct invokes, back to back."""
+
+
+class HttpApiUser(ApiGatewayUser):
+    """Calls through the HTTP API (payload 2.0)."""
+
+    kind = "http"
+
+
+class RestApiUser(ApiGatewayUser):
+    """Calls through the REST API (payload 1.0)."""
+
+    kind = "rest"
+
+
+# lambench run's users, one class per path; Locust splits the users evenly between them.
+USERS_BY_PATH = {"direct": DirectInvokeUser, "apigw-http": HttpApiUser, "apigw-rest": RestApiUser}
 
 
 @dataclass
@@ -38,10 +55,10 @@ class LoadResult:
 
 
 def run_load(settings: LoadSettings, users: int, spawn_rate: float, run_time_s: float,
-             stop_timeout_s: float, console=None) -> LoadResult:
+             stop_timeout_s: float, console=None, paths: tuple[str, ...] = ("direct",)) -> LoadResult:
     # stop_timeout lets each user finish the invoke it is in: an invoke the target ran is billed,
     # so it must be recorded, not cut off when the clock runs out.
-    env = Environment(user_classes=[DirectInvokeUser], stop_timeout=stop_timeout_s)
+    env = Environment(user_classes=[USERS_BY_PATH[p] for p in paths], stop_timeout=stop_timeout_s)
     env.lambench = settings
     collector = RecordCollector(RecordStore(settings.records_path)).attach(env.events)
     runner = env.create_local_runner()

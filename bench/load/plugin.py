@@ -42,6 +42,7 @@ def register(events) -> None:
             state["worker"] = WorkerReporter(environment, functools.partial(_worker_collector, environment)).attach()
         else:
             state["collector"] = _collector(environment.lambench, environment.events)
+            state["settings"] = environment.lambench
 
     @events.quit.add_listener
     def _quit(**_kwargs):
@@ -52,7 +53,7 @@ def register(events) -> None:
             if collector is not None:
                 print(f"lambench: records in {collector.store.path}", file=sys.stderr)
         if "collector" in state:
-            _finish_local(state.pop("collector"))
+            _finish_local(state.pop("collector"), state.pop("settings"))
 
 
 def _collector(settings: LoadSettings, events) -> RecordCollector:
@@ -73,10 +74,25 @@ def _worker_collector(environment, run_id: str | None) -> RecordCollector:
     return _collector(settings, environment.events)
 
 
-def _finish_local(collector: RecordCollector) -> None:
+def join_gateway_calls(settings: LoadSettings, records_path: Path) -> None:
+    """Fill API Gateway records' Lambda fields from the logs (bench/collect/correlate.py)."""
+    from .. import awsclient
+    from ..collect.correlate import join_run_records
+
+    logs = awsclient.client("logs", settings.endpoint_url, settings.region)
+    # On AWS, logs arrive seconds late: keep asking for a while; the emulator has them at once.
+    wait_s = 0.0 if awsclient.is_local(settings.endpoint_url) else 60.0
+    result = join_run_records(records_path, logs, settings.function_name, settings.access_log_group, wait_s)
+    if result.gateway_records:
+        print(f"lambench: {result.matched} of {result.gateway_records} API Gateway calls joined to their "
+              f"REPORT lines; {result.unmatched} unmatched (cold unknown)", file=sys.stderr)
+
+
+def _finish_local(collector: RecordCollector, settings: LoadSettings) -> None:
     collector.close()
     folder = collector.store.path.parent
     print(f"lambench: records in {collector.store.path}", file=sys.stderr)
+    join_gateway_calls(settings, collector.store.path)
     summary = {"run_id": folder.name, **collector.stats.summary()}
     print(f"lambench: summary in {write_summary(summary, folder)}", file=sys.stderr)
 
@@ -86,7 +102,9 @@ def _finish_master(master: MasterAggregator) -> None:
     summary_path = write_summary(master.summary(), folder)
     print(f"lambench: summary in {summary_path}", file=sys.stderr)
     if worker_stores(folder):
-        print(f"lambench: records merged into {merge_records(folder)}", file=sys.stderr)
+        merged = merge_records(folder)
+        print(f"lambench: records merged into {merged}", file=sys.stderr)
+        join_gateway_calls(master.environment.lambench, merged)
     else:
         print(f"lambench: no worker record files in {folder} (workers on other machines: copy their "
               "records-*.sqlite here, then bench.collect.merge_records)", file=sys.stderr)

@@ -32,6 +32,12 @@ class LoadSettings:
     records_path: Path
     worker: str = "local"
     client: str = DEFAULT_CLIENT
+    # API Gateway: the APIs' base URLs (None: the emulator's fronts), the route after /<stage>,
+    # and the access-log group that holds both request ids (None: the emulator's).
+    apigw_http_url: str | None = None
+    apigw_rest_url: str | None = None
+    apigw_route: str = "/"
+    access_log_group: str | None = None
 
     def __post_init__(self) -> None:
         if not self.variants:
@@ -62,6 +68,14 @@ def add_locust_arguments(parser) -> None:
                        include_in_web_ui=True)
     group.add_argument("--lambench-reports", env_var="LAMBENCH_REPORTS", default="reports",
                        help="folder for <run-id>/records.sqlite")
+    group.add_argument("--apigw-route", env_var="LAMBENCH_APIGW_ROUTE", default="/",
+                       help="path (and query) after /<stage> for API Gateway calls", include_in_web_ui=True)
+    group.add_argument("--apigw-http-url", env_var="LAMBENCH_APIGW_HTTP_URL", default="",
+                       help="HTTP API invoke URL (default: the emulator's front for the function)")
+    group.add_argument("--apigw-rest-url", env_var="LAMBENCH_APIGW_REST_URL", default="",
+                       help="REST API invoke URL (default: the emulator's front for the function)")
+    group.add_argument("--apigw-access-log-group", env_var="LAMBENCH_APIGW_ACCESS_LOG_GROUP", default="",
+                       help="log group of the API's JSON access log with requestId and integrationRequestId")
 
 
 def _records_name(worker: str) -> str:
@@ -83,4 +97,6 @@ def settings_from_options(options, worker: str = "local") -> LoadSettings:
         payload=options.lambda_payload.encode(), run_id=run_id,
         records_path=Path(options.lambench_reports) / run_id / _records_name(worker), worker=worker,
         client=options.lambda_client,
+        apigw_http_url=options.apigw_http_url or None, apigw_rest_url=options.apigw_rest_url or None,
+        apigw_route=options.apigw_route, access_log_group=options.apigw_access_log_group or None,
     )

@@ -18,6 +18,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from bench.analysis.paths import compare_paths
 from bench.analysis.stats import CONFIDENCE, min_n_for_quantile_ci
 from bench.analysis.summary import RunSummary, VariantSummary
 from bench.awsfacts import PRICES_SOURCE
@@ -128,6 +129,7 @@ def render_html_text(summary: RunSummary, run_info: Mapping[str, Any]) -> str:
         with_errors=[v for v in summary.variants if v.errors],
         with_warnings=[v for v in summary.variants if v.warnings],
         split_known=any(v.client_ms_warm is not None for v in summary.variants),
+        gateway_rows=compare_paths(summary),
         min_n=MIN_N_FOR,
         prices_source=PRICES_SOURCE,
     )

@@ -15,6 +15,9 @@ Format history:
        and duration_ms_warm/_cold (percentiles), billed_ms_warm/_cold (figures) and
        warnings (pyperf-style stability checks). Version 1 files read with all of these
        null (not recorded), never zero.
+       "paths" (added in place, still version 2): one row per API Gateway variant, with the
+       direct path's and the gateway's client p50/p95 at the same memory size, the gateway's
+       added latency, and how many of its records the log join matched (cold known) or not.
 A figure with no data is null. A reader of a newer version refuses it rather than guess.
 """
 
@@ -27,6 +30,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from bench.analysis.paths import compare_paths
 from bench.analysis.summary import RunSummary
 
 SCHEMA_VERSION = 2
@@ -54,7 +58,8 @@ def _json_default(value: Any) -> Any:
 
 def results_dict(summary: RunSummary, run_info: Mapping[str, Any]) -> dict[str, Any]:
     """The results.json document as a dict, schema_version first."""
-    return {"schema_version": SCHEMA_VERSION, "run": dict(run_info), **summary.as_dict()}
+    paths = [row.as_dict() for row in compare_paths(summary)]
+    return {"schema_version": SCHEMA_VERSION, "run": dict(run_info), **summary.as_dict(), "paths": paths}
 
 
 def write_results_json(

@@ -14,6 +14,7 @@ from .formatting import NO_DATA, fmt_int, fmt_ms, fmt_pct, fmt_usd
 
 COLUMNS = ("MB", "invokes", "errors", "cold", "p50", "p95", "p99", "billed\nmean", "USD/1M", "\u00b1")
 THIN = "~"
+SHORT_PATHS = {"apigw-http": "http", "apigw-rest": "rest"}
 
 
 def _q(stat, name: str) -> str:
@@ -57,6 +58,8 @@ def summary_table(summary) -> Table:
         table.add_column(heading, justify="right", no_wrap=True)
     for v in summary.variants:
         memory = str(v.memory_mb) if v.memory_mb is not None else v.variant
+        if v.path != "direct":
+            memory += " " + SHORT_PATHS.get(v.path, v.path)
         cost = fmt_usd(v.cost_per_million_usd) + (" *" if v.variant == summary.cheapest else "  ")
         table.add_row(
             memory, fmt_int(v.invocations), fmt_int(v.errors), _cold(v),

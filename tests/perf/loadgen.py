@@ -20,9 +20,9 @@ emulator's own work is out of the way.
 CPU µs per call is the Locust process's CPU time over the calls it made in the measured window: the
 figure that holds whichever side is the bottleneck, and whatever else the machine runs (at a rate
 capped by the server it also carries the client's fixed costs, so it reads higher there). Each row
-says what bound its rate: the client if it ran flat out (>= 85% of its core), else the side whose
-core was full (>= 85% busy, by anyone: this machine may be running other work, which the notes
-quantify). Where the server bound it, the rate is the server's
+says what bound its rate: the client if it ran flat out (>= 85% of its core), else the server if
+its core was full (>= 85% busy) with the server its main user, else the client's core if other
+work filled it (this machine may be running other work; the notes quantify it). Where the server bound it, the rate is the server's
 ceiling, not the client's. Nothing here is asserted; it prints one Markdown table and notes.
 """
 
@@ -59,6 +59,7 @@ KINDS = {  # kind -> (row label, Locust user class)
     "fasthttp": ("FastHttpUser, same bytes (floor)", "PlainPosts"),
 }
 CORE_FULL = 0.85  # a core this busy sets the rate of the side pinned to it
+SERVER_SHARE = 0.5  # ... if the server itself is its main user; a light server is not held back by a full core
 
 
 def log(message: str) -> None:
@@ -213,7 +214,7 @@ class Sample:
         """What capped the rate: the client working flat out, else the side whose core was full."""
         if self.client_busy >= CORE_FULL:
             return "client"
-        if self.server_core >= CORE_FULL:
+        if self.server_core >= CORE_FULL and self.server_busy >= SERVER_SHARE:
             return "server"
         if self.client_core >= CORE_FULL:
             return "client core (shared)"
