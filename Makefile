@@ -5,13 +5,22 @@ PYTHON ?= python3
 VENV   := .venv
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test perf browser clean
+.PHONY: run test perf fidelity browser clean
 
 run: $(STAMP)
 	$(VENV)/bin/lambench run
 
 test: $(STAMP) browser
 	$(VENV)/bin/pytest
+
+# Benchmarks: print figures measured side by side in one run; nothing is asserted about time.
+perf: $(STAMP)
+	$(VENV)/bin/python tests/perf/percentiles.py
+	$(VENV)/bin/python tests/perf/collector.py
+	$(VENV)/bin/python tests/perf/loadgen.py
+
+fidelity: $(STAMP)
+	$(VENV)/bin/python tests/perf/fidelity.py
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "lambench needs Python 3.11 or newer (set PYTHON=...)")'

@@ -48,6 +48,7 @@ class LoadConfig:
     payload: dict[str, Any] = field(default_factory=dict)
     paths: tuple[str, ...] = ("direct",)  # direct Invoke and/or API Gateway (HTTP API, REST API)
     route: str = "/"  # the path after /<stage> for API Gateway calls, query string included
+    client: str = "fast"  # what sends direct invokes: fast (SigV4 over geventhttpclient) or boto3
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,7 @@ def _variants(s: _Section) -> tuple[int, ...]:
 
 
 def _load(s: _Section) -> LoadConfig:
-    s.unknown({"users", "spawn_rate", "run_time_s", "payload", "paths", "route"})
+    s.unknown({"users", "spawn_rate", "run_time_s", "payload", "paths", "route", "client"})
     paths = s.get("paths", list, ["direct"], "a list of " + ", ".join(LOAD_PATHS))
     for i, path in enumerate(paths):
         if path not in LOAD_PATHS:
@@ -215,4 +216,5 @@ def _load(s: _Section) -> LoadConfig:
         payload=s.get("payload", dict, {}),
         paths=tuple(paths),
         route=route,
+        client=s.choice("client", ("fast", "boto3"), "fast"),
     )

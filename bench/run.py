@@ -51,7 +51,8 @@ def run_benchmark(config: BenchConfig, console: Console) -> RunOutput:
             "function": config.function.name, "architecture": config.function.architecture,
             "load": {"users": config.load.users, "spawn_rate": config.load.spawn_rate,
                      "run_time_s": config.load.run_time_s, "payload": config.load.payload,
-                     "paths": list(config.load.paths), "route": config.load.route}}
+                     "paths": list(config.load.paths), "route": config.load.route,
+                     "client": config.load.client}}
     with ExitStack() as stack:
         endpoint = config.target.endpoint
         if config.target.kind == "local" and endpoint is None:
@@ -78,7 +79,7 @@ def run_benchmark(config: BenchConfig, console: Console) -> RunOutput:
         settings = LoadSettings(
             function_name=spec.name, variants=tuple(v.name for v in variants), endpoint_url=endpoint,
             region=config.target.region, payload=config.payload_bytes, run_id=run_id,
-            records_path=run_dir / "records.sqlite", apigw_route=config.load.route,
+            records_path=run_dir / "records.sqlite", apigw_route=config.load.route, client=config.load.client,
         )
         load = run_load(settings, config.load.users, config.load.spawn_rate, config.load.run_time_s,
                         stop_timeout_s=config.function.timeout_s + 5, console=console, paths=config.load.paths)

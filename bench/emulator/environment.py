@@ -205,7 +205,7 @@ class ExecutionEnvironment:
                 *self._command(), cwd=self.version.code_dir, env=self._process_env(runtime_port),
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT, start_new_session=True, limit=STREAM_LIMIT,
-                preexec_fn=self.groups.join_memory if self.groups and self.groups.memory else None,
+                preexec_fn=self.groups.join if self.groups else None,
             )
         except OSError as err:  # a custom runtime without an executable bootstrap
             raise InitFailure("Runtime.InvalidEntrypoint", _error_body(
@@ -227,7 +227,7 @@ class ExecutionEnvironment:
             if self.groups is not None:
                 # The quota applies from the first invoke on: Lambda's Python init is flat across
                 # memory sizes (lambda-perf: 83.7 ms at 128 MB, 81.8 ms at 1024 MB).
-                self.groups.attach_cpu(self.process.pid)
+                self.groups.throttle_cpu()
             return (self._ready.result() - t0) * 1000.0
         await self._drain_output()
         if self._init_error in done:

@@ -22,8 +22,9 @@ figure that holds whichever side is the bottleneck, and whatever else the machin
 capped by the server it also carries the client's fixed costs, so it reads higher there). Each row
 says what bound its rate: the client if it ran flat out (>= 85% of its core), else the server if
 its core was full (>= 85% busy) with the server its main user, else the client's core if other
-work filled it (this machine may be running other work; the notes quantify it). Where the server bound it, the rate is the server's
-ceiling, not the client's. Nothing here is asserted; it prints one Markdown table and notes.
+work filled it (this machine may be running other work; the notes quantify it). Where the server
+bound it, the rate is the server's ceiling, not the client's. Nothing here is asserted; it prints
+one Markdown table and notes.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ KINDS = {  # kind -> (row label, Locust user class)
     "fasthttp": ("FastHttpUser, same bytes (floor)", "PlainPosts"),
 }
 CORE_FULL = 0.85  # a core this busy sets the rate of the side pinned to it
-SERVER_SHARE = 0.5  # ... if the server itself is its main user; a light server is not held back by a full core
+# ... if the server itself is that core's main user: a light server is not held back by a full core.
+SERVER_SHARE = 0.5
 
 
 def log(message: str) -> None:
@@ -211,7 +213,7 @@ class Sample:
 
     @property
     def bound_by(self) -> str:
-        """What capped the rate: the client working flat out, else the side whose core was full."""
+        """What capped the rate: the client flat out, else a full server, else other work on the client's core."""
         if self.client_busy >= CORE_FULL:
             return "client"
         if self.server_core >= CORE_FULL and self.server_busy >= SERVER_SHARE:
@@ -278,8 +280,8 @@ def medians(samples: list[Sample]) -> Sample:
 
 def table(targets: list[Target], samples: dict) -> list[str]:
     lines = ["| target | user / client | invokes/s | CPU µs/call | client core: ours / all "
-             "| server core: server / all | rate bound by | rate ÷ FastHttpUser | rate ÷ boto3 | CPU per call: FastHttpUser ÷ this "
-             "| CPU per call: boto3 ÷ this |",
+             "| server core: server / all | rate bound by | rate ÷ FastHttpUser | rate ÷ boto3 "
+             "| CPU per call: FastHttpUser ÷ this | CPU per call: boto3 ÷ this |",
              "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
     for target in targets:
         m = {kind: medians(samples[(target.name, kind)]) for kind in KINDS}
