@@ -49,24 +49,25 @@ class EmulatorSettings:
     gateway: GatewaySettings = GatewaySettings()
 
 
-def choose_memory_mode(requested: str, cgroups: Cgroups) -> str:
-    """auto: the cgroup memory controller where the host allows it, else an RSS watchdog."""
-    if requested == "cgroup" and cgroups.memory is None:
-        raise UserError("--memory-mode cgroup: this host allows no memory cgroup "
-                        "(needs root with a cgroup v1 memory controller or cgroup v2 memory.max)")
+def _choose(flag: str, requested: str, allowed: bool, enforced: str, fallback: str, needs: str) -> str:
+    """auto: the kernel's enforcement where the host allows it, else the emulator's own fallback."""
+    if requested == enforced and not allowed:
+        raise UserError(f"{flag} {enforced}: this host allows none (needs root with {needs})")
     if requested == "auto":
-        return "cgroup" if cgroups.memory is not None else "watchdog"
+        return enforced if allowed else fallback
     return requested
+
+
+def choose_memory_mode(requested: str, cgroups: Cgroups) -> str:
+    """cgroup (the memory controller), else watchdog (the emulator polls each environment's RSS)."""
+    return _choose("--memory-mode", requested, cgroups.memory is not None, "cgroup", "watchdog",
+                   "a cgroup v1 memory controller or cgroup v2 memory.max")
 
 
 def choose_cpu_mode(requested: str, cgroups: Cgroups) -> str:
-    """auto: a real CPU quota where the host allows one, else dilation of measured CPU time."""
-    if requested == "quota" and cgroups.cpu is None:
-        raise UserError("--cpu-mode quota: this host allows no CPU quota "
-                        "(needs root with a cgroup v1 cpu controller or cgroup v2 cpu.max)")
-    if requested == "auto":
-        return "quota" if cgroups.cpu is not None else "dilation"
-    return requested
+    """quota (CFS quota), else dilation (each invocation stretched by its measured CPU time)."""
+    return _choose("--cpu-mode", requested, cgroups.cpu is not None, "quota", "dilation",
+                   "a cgroup v1 cpu controller or cgroup v2 cpu.max")
 
 
 class Emulator:

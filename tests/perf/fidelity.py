@@ -603,14 +603,21 @@ def run_worker(call: Callable[[], str | None], t_start: float, t_end: float, tal
         if t0 >= t_end:
             return
         error = call()
-        t1 = time.perf_counter()
-        if t1 > t_end:
+        if not tally_call(tally, t0, error, t_end):
             return
-        if error:
-            tally["errors"][error] += 1
-        else:
-            tally["ok"] += 1
-            tally["latencies_ms"].append((t1 - t0) * 1000.0)
+
+
+def tally_call(tally: dict, t0: float, error: str | None, t_end: float) -> bool:
+    """Count one call that started at t0; False once the window is over (the call is not counted)."""
+    t1 = time.perf_counter()
+    if t1 > t_end:
+        return False
+    if error:
+        tally["errors"][error] += 1
+    else:
+        tally["ok"] += 1
+        tally["latencies_ms"].append((t1 - t0) * 1000.0)
+    return True
 
 
 def boto3_load(clients: list, name: str, qualifier: str, seconds: float, snapshot: Callable) -> dict:
@@ -650,14 +657,8 @@ async def aiohttp_worker(session: aiohttp.ClientSession, request: dict, t_start:
                     error = f"FunctionError:{r.headers['X-Amz-Function-Error']}"
         except Exception as exc:
             error = type(exc).__name__
-        t1 = time.perf_counter()
-        if t1 > t_end:
+        if not tally_call(tally, t0, error, t_end):
             return
-        if error:
-            tally["errors"][error] += 1
-        else:
-            tally["ok"] += 1
-            tally["latencies_ms"].append((t1 - t0) * 1000.0)
 
 
 async def _aiohttp_load(request: dict, concurrency: int, seconds: float, snapshot: Callable) -> dict:
