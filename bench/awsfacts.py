@@ -23,6 +23,10 @@ TIMEOUT_DEFAULT_S = 3
 SYNC_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
 LOG_TAIL_BYTES = 4096
 ACCOUNT_CONCURRENCY_DEFAULT = 1000
+MIN_UNRESERVED_CONCURRENCY = 100  # PutFunctionConcurrency must leave this much unreserved
+# scaling-behavior.html (since Nov 2023): each function may add 1,000 environments every 10 s.
+SCALING_ENVIRONMENTS = 1000
+SCALING_WINDOW_S = 10.0
 ARCHITECTURES = ("x86_64", "arm64")
 # The INIT phase is billed for on-demand ZIP functions on managed runtimes since this date
 # (aws.amazon.com/blogs/compute/aws-lambda-standardizes-billing-for-init-phase).

@@ -16,11 +16,13 @@ import collections
 import time
 from dataclasses import dataclass, field
 
+from ..awsfacts import (ACCOUNT_CONCURRENCY_DEFAULT, MIN_UNRESERVED_CONCURRENCY, SCALING_ENVIRONMENTS,
+                        SCALING_WINDOW_S)
 from .apierrors import LambdaApiError, invalid
 
-MIN_UNRESERVED = 100
-SCALE_BURST = 1000
-SCALE_WINDOW_S = 10.0
+MIN_UNRESERVED = MIN_UNRESERVED_CONCURRENCY
+SCALE_BURST = SCALING_ENVIRONMENTS
+SCALE_WINDOW_S = SCALING_WINDOW_S
 
 
 def throttle(reason: str) -> LambdaApiError:
@@ -48,7 +50,7 @@ class ScalingBucket:
 
 
 class ConcurrencyGate:
-    def __init__(self, account_limit: int = 1000, scale_burst: int | None = SCALE_BURST) -> None:
+    def __init__(self, account_limit: int = ACCOUNT_CONCURRENCY_DEFAULT, scale_burst: int | None = SCALE_BURST) -> None:
         self.account_limit = account_limit
         self.scale_burst = scale_burst  # None: the scaling rate is not modelled
         self.reserved: dict[str, int] = {}

@@ -12,6 +12,8 @@ import uuid
 
 from aiohttp import web
 
+from ..awsfacts import (ARCHITECTURES, MEMORY_DEFAULT_MB, MEMORY_MAX_MB, MEMORY_MIN_MB, TIMEOUT_DEFAULT_S,
+                        TIMEOUT_MAX_S, TIMEOUT_MIN_S)
 from .apierrors import conflict, invalid, not_found
 from .registry import LATEST, Alias, FunctionVersion, Registry, function_arn, split_function_name
 
@@ -19,18 +21,17 @@ API = "/2015-03-31/functions"
 # python3.x runs on the emulator's own interpreter; provided.* runs the folder's executable `bootstrap`.
 RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14",
             "provided.al2023", "provided.al2")
-ARCHITECTURES = ("x86_64", "arm64")
 
 
 def _memory(value) -> int:
-    if not isinstance(value, int) or not 128 <= value <= 10240:
-        raise invalid(f"MemorySize {value!r}: must be an integer from 128 to 10240")
+    if not isinstance(value, int) or not MEMORY_MIN_MB <= value <= MEMORY_MAX_MB:
+        raise invalid(f"MemorySize {value!r}: must be an integer from {MEMORY_MIN_MB} to {MEMORY_MAX_MB}")
     return value
 
 
 def _timeout(value) -> int:
-    if not isinstance(value, int) or not 1 <= value <= 900:
-        raise invalid(f"Timeout {value!r}: must be an integer from 1 to 900")
+    if not isinstance(value, int) or not TIMEOUT_MIN_S <= value <= TIMEOUT_MAX_S:
+        raise invalid(f"Timeout {value!r}: must be an integer from {TIMEOUT_MIN_S} to {TIMEOUT_MAX_S}")
     return value
 
 
@@ -91,8 +92,8 @@ class ControlPlane:
         code_dir, sha, size = self.registry.unpack(zip_file)
         version = FunctionVersion(
             name=name, version=LATEST, runtime=runtime, handler=body.get("Handler", ""),
-            role=body.get("Role", ""), memory_mb=_memory(body.get("MemorySize", 128)),
-            timeout_s=_timeout(body.get("Timeout", 3)),
+            role=body.get("Role", ""), memory_mb=_memory(body.get("MemorySize", MEMORY_DEFAULT_MB)),
+            timeout_s=_timeout(body.get("Timeout", TIMEOUT_DEFAULT_S)),
             environment=dict((body.get("Environment") or {}).get("Variables") or {}),
             architecture=architectures[0], code_dir=code_dir, code_sha256=sha, code_size=size,
             description=body.get("Description", ""),

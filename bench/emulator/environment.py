@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ..awsfacts import vcpus_for
 from .cgroups import EnvironmentGroups
 from .registry import FunctionVersion
 
 DILATION_SHIM = Path(__file__).with_name("dilation_shim.py")
-MB_PER_VCPU = 1769
-MAX_VCPUS = 6
 WATCHDOG_INTERVAL_S = 0.02
 INIT_TIMEOUT_S = 10.0  # Lambda's limit for the INIT phase of on-demand functions
 STREAM_LIMIT = 8 * 1024 * 1024
@@ -89,9 +88,7 @@ def is_python(runtime: str) -> bool:
     return runtime.startswith("python")
 
 
-def vcpus_for(memory_mb: int) -> float:
-    """Lambda's CPU share for a memory size: memory / 1,769 MB of a core, at most 6."""
-    return min(memory_mb / MB_PER_VCPU, MAX_VCPUS)
+
 
 
 class ExecutionEnvironment:

@@ -20,15 +20,14 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from ..awsfacts import LOG_TAIL_BYTES, SYNC_PAYLOAD_LIMIT_BYTES as SYNC_PAYLOAD_LIMIT
 from . import logformat
 from .apierrors import LambdaApiError, invalid
 from .pool import EnvironmentPool
 from .registry import FunctionVersion, Registry, split_function_name
 
-SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
 # 256 KB until 2025, 1 MB since (FACTS.md); settable with --async-payload-limit.
 ASYNC_PAYLOAD_LIMIT = 1024 * 1024
-LOG_TAIL_BYTES = 4096
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 INIT_TYPE_HEADER = "X-Lambench-Initialization-Type"
 THROTTLED_EVENT_RETRY_S = 1.0

@@ -21,7 +21,8 @@ from typing import Callable
 from . import logformat
 from .cgroups import Cgroups
 from .concurrency import ConcurrencyGate
-from .environment import ExecutionEnvironment, InitFailure, Invocation, RuntimeAnswer, vcpus_for
+from ..awsfacts import vcpus_for
+from .environment import ExecutionEnvironment, InitFailure, Invocation, RuntimeAnswer
 from .registry import FunctionVersion
 from .runtime_api import RuntimeApi
 
