@@ -50,3 +50,18 @@ def test_gateway_records_are_joined_to_their_report_lines(own_emulator, tmp_path
     assert cold <= first_invocations, "every cold gateway record is its environment's first invocation"
     warm_firsts = {r.request_id for r in joined if r.cold is False} & first_invocations
     assert not warm_firsts, "no environment's first invocation is marked warm"
+
+
+def test_the_apigw_locustfile_runs_both_gateways_alone(emulator, deploy, tmp_path):
+    spec, (variant,) = deploy("apigw_echo", (256,), name="apigw-only")
+    command = [sys.executable, "-m", "locust", "-f", str(REPO / "locustfiles" / "apigw.py"), "--headless",
+               "-u", "2", "-r", "2", "-t", "3s", "--stop-timeout", "30", "--only-summary",
+               "--lambda-endpoint", emulator.url, "--lambda-function", spec.name,
+               "--lambda-variants", variant.name, "--apigw-route", "/x", "--lambench-reports", str(tmp_path)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (records_path,) = tmp_path.glob("*/records.sqlite")
+    records = read_records(records_path)
+    assert {r.path for r in records} == {"apigw-http", "apigw-rest"}
+    assert all(r.status == "ok" and r.gateway_request_id and r.cold is not None for r in records)
+    assert "API Gateway calls joined to their REPORT lines; 0 unmatched" in result.stderr
