@@ -93,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except UserError as err:
         return _fail(str(err), EXIT_USAGE)
+    except KeyboardInterrupt:
+        # A run interrupted during its load phase reports what it measured (bench/run.py);
+        # here nothing was measured yet.
+        print("lambench: interrupted", file=sys.stderr)
+        return 130
     except Exception as err:  # botocore's, named here lazily: importing botocore early breaks gevent
         message = _aws_failure(err)
         if message is None:

@@ -52,3 +52,37 @@ def test_run_writes_report_results_and_records_for_four_variants(tmp_path):
         assert v["errors"] == 0
     assert results["cheapest"] in variants
     assert "cheapest" in result.stdout
+
+
+def test_an_interrupted_run_keeps_what_it_measured_and_still_reports(tmp_path):
+    import signal
+    import sqlite3
+    import time
+
+    config = tmp_path / "bench.toml"
+    config.write_text(CONFIG.format(source=REPO / "targets" / "cpu_bound", reports=tmp_path / "reports")
+                      .replace("run_time_s = 8", "run_time_s = 600").replace("n = 20000", "n = 2000"))
+    process = subprocess.Popen([sys.executable, "-m", "bench", "run", "-c", str(config)], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        rows = 0
+        while rows < 50 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            for path in (tmp_path / "reports").glob("*/records.sqlite"):
+                try:
+                    rows = sqlite3.connect(path).execute("SELECT count(*) FROM invocations").fetchone()[0]
+                except sqlite3.Error:
+                    rows = 0
+        assert rows >= 50, "the run never got going"
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130, output[-3000:]
+    assert "interrupted: the report covers what was measured before the stop" in output
+    (run_dir,) = (tmp_path / "reports").iterdir()
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["run"]["interrupted"] is True
+    assert sum(v["invocations"] for v in results["variants"]) >= rows
+    assert (run_dir / "report.html").is_file()
