@@ -174,6 +174,31 @@ def test_merging_parts_through_the_wire_equals_one_pass_over_everything():
     assert merged.summary() == whole
 
 
+def test_rows_folded_in_any_batches_equal_one_pass_over_the_records():
+    # The collector hands RunStats the rows it has just buffered for SQLite, in batches of any
+    # size and mixture; the result must be exactly build_stats of the same records.
+    from bench.collect.rows import row_of
+
+    rng = np.random.default_rng(9)
+    records = [record(i, variant=f"mem-{128 * (1 + i % 3)}", path=("direct", "apigw-http")[i % 5 == 0],
+                      status=STATUSES[int(rng.integers(0, len(STATUSES)))], cold=(True, False, None)[i % 3],
+                      init_ms=float(rng.lognormal(5, 0.3)) if i % 3 == 0 else None,
+                      duration_ms=None if i % 7 == 0 else float(rng.lognormal(2, 1)),
+                      billed_ms=None if i % 7 == 0 else int(rng.integers(0, 3000)),
+                      client_ms=float(rng.lognormal(3, 1.5)), t_start_ns=T0 + int(rng.integers(0, 20 * NS)))
+               for i in range(5000)]
+    whole = build_stats(records).summary()
+    rows = [row_of(r) for r in records]
+    for sizes in ((5000,), (1, 2, 4997), (1000,) * 5, (3, 4096, 901)):
+        stats, start = RunStats(), 0
+        for size in sizes:
+            stats.add_rows(rows[start:start + size])
+            start += size
+        stats.add_rows([])
+        assert stats.summary() == whole, sizes
+    assert whole["records"] == 5000
+
+
 def test_records_are_folded_in_batches_and_read_after_a_flush():
     stats = RunStats(batch_size=4)
     for i in range(3):

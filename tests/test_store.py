@@ -180,3 +180,113 @@ def test_greenlets_share_one_store(tmp_path: Path) -> None:
     store.close()
     assert store.count == 400
     assert len(read_records(path)) == 400
+
+
+def test_add_rows_buffers_rows_like_add(tmp_path: Path, clock: FakeClock) -> None:
+    from bench.collect.rows import row_of
+
+    path = tmp_path / "records.sqlite"
+    with RecordStore(path) as store:
+        store.add(FULL)
+        store.add_rows([row_of(WARM), row_of(UNKNOWN)])
+        store.add_rows(iter([]))
+        assert store.count == 3 and _count_on_disk(path) == 0
+    assert read_records(path) == [FULL, WARM, UNKNOWN]
+    with pytest.raises(ValueError, match="closed"):
+        store.add_rows([row_of(FULL)])
+
+
+def test_adapters_registered_by_others_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The store registers sqlite3 adapters for None and bool (speed only); never over another's.
+    # monkeypatch restores sqlite3's own registry (a per-process dict) after the test.
+    theirs = str
+    monkeypatch.setitem(sqlite3.adapters, (bool, sqlite3.PrepareProtocol), theirs)
+    monkeypatch.delitem(sqlite3.adapters, (type(None), sqlite3.PrepareProtocol), raising=False)
+    with RecordStore(tmp_path / "records.sqlite"):
+        pass
+    assert sqlite3.adapters[(bool, sqlite3.PrepareProtocol)] is theirs
+    assert (type(None), sqlite3.PrepareProtocol) in sqlite3.adapters
+
+
+# --- the collector: one row per record, to the store and the statistics --------------------
+
+def _collector(path: Path, **kwargs):
+    pytest.importorskip("gevent")
+    from bench.collect.listener import RecordCollector
+
+    return RecordCollector(RecordStore(path), **kwargs)
+
+
+def _request(collector, record: InvocationRecord) -> None:
+    from bench.collect.listener import CONTEXT_KEY
+
+    collector.on_request(context={CONTEXT_KEY: record})
+
+
+def test_collector_writes_within_a_second_and_counts_every_record_once(tmp_path: Path, clock: FakeClock) -> None:
+    from bench.collect import build_stats
+
+    path = tmp_path / "records.sqlite"
+    collector = _collector(path)
+    _request(collector, FULL)
+    clock.now += 0.5
+    _request(collector, WARM)
+    collector.on_request(context={})  # no record: ignored
+    assert _count_on_disk(path) == 0 and collector.stats.records == 0
+    clock.now += 0.5
+    _request(collector, UNKNOWN)  # a second after the last flush: all three go
+    assert _count_on_disk(path) == 3
+    assert collector.stats.summary() == build_stats(read_records(path)).summary()
+    _request(collector, WARM)
+    collector.close()
+    records = read_records(path)
+    assert records == [FULL, WARM, UNKNOWN, WARM]
+    assert collector.store.count == 4
+    assert collector.stats.summary() == build_stats(records).summary()
+
+
+def test_collector_flushes_at_max_buffered_and_deltas_add_up(tmp_path: Path, clock: FakeClock) -> None:
+    from bench.collect import RunStats, build_stats
+
+    path = tmp_path / "records.sqlite"
+    collector = _collector(path, max_buffered=3)
+    for record in (FULL, WARM):
+        _request(collector, record)
+    assert _count_on_disk(path) == 0
+    _request(collector, UNKNOWN)
+    assert _count_on_disk(path) == 3, "MAX_BUFFERED rows wait: flushed whatever the clock says"
+    _request(collector, WARM)
+    first = collector.take_stats()  # takes the unflushed record too, and writes it
+    assert first.records == 4 and _count_on_disk(path) == 4
+    for record in (FULL, UNKNOWN):
+        _request(collector, record)
+    collector.close()
+    merged = RunStats()
+    for delta in (first, collector.stats):
+        merged.merge(RunStats.from_wire(delta.to_wire()))
+    assert merged.summary() == build_stats(read_records(path)).summary()
+    assert merged.records == 6
+
+
+def test_collector_timer_flushes_when_requests_stop(tmp_path: Path) -> None:
+    gevent = pytest.importorskip("gevent")
+
+    class Events:
+        class request:  # noqa: N801 - stands in for Locust's EventHook
+            listeners: list = []
+
+            @classmethod
+            def add_listener(cls, listener):
+                cls.listeners.append(listener)
+
+            @classmethod
+            def remove_listener(cls, listener):
+                cls.listeners.remove(listener)
+
+    path = tmp_path / "records.sqlite"
+    collector = _collector(path, flush_interval_s=0.05).attach(Events)
+    _request(collector, FULL)
+    gevent.sleep(0.2)
+    assert _count_on_disk(path) == 1
+    collector.close()
+    assert Events.request.listeners == []

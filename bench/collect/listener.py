@@ -1,16 +1,22 @@
 """Glue from Locust's request event to the record store and the streaming statistics.
 
 The load users put an InvocationRecord in the request event's ``context``; this listener takes
-it from there and hands it to both the SQLite store (raw rows, on disk within a second, and
-sooner when MAX_BUFFERED rows are waiting) and a RunStats (histograms, counts, concurrency).
-It knows Locust only as an ``events`` object, and flushes the store from a gevent timer so that
-records are written even when invocations stop arriving (a stalled or throttled target).
+it from there, turns it into its row once (bench/collect/rows.py) and buffers the row. A flush
+hands the buffered rows to both the SQLite store (raw rows, one transaction) and a RunStats
+(histograms, counts, concurrency), which folds them as one numpy batch: per record, the hot path
+is one tuple and one append. Rows are flushed at least once a second (checked on every request,
+and by a gevent timer so that records are written even when invocations stop arriving: a
+stalled or throttled target) and whenever MAX_BUFFERED rows wait. It knows Locust only as an
+``events`` object.
 """
 
 from __future__ import annotations
 
+import time
+
 import gevent
 
+from .rows import Row, row_of
 from .stats import RunStats
 from .store import RecordStore
 
@@ -21,13 +27,23 @@ MAX_BUFFERED = 50_000
 
 
 class RecordCollector:
+    """Collects the records of Locust's request events into a RecordStore and a RunStats.
+
+    ``stats`` holds every record up to the last flush; ``flush()`` (or ``take_stats``, or
+    ``close``) first, to read it complete. A record waits for disk at most ``flush_interval_s``
+    (or the store's own interval, if shorter), give or take the timer's wake-up when the
+    process is busy.
+    """
+
     def __init__(self, store: RecordStore, stats: RunStats | None = None, flush_interval_s: float = 1.0,
                  max_buffered: int = MAX_BUFFERED) -> None:
         self.store = store
         self.stats = stats if stats is not None else RunStats()
         self.flush_interval_s = flush_interval_s
         self.max_buffered = max_buffered
-        self._unflushed = 0
+        self._interval_s = min(flush_interval_s, store.flush_interval_s)
+        self._rows: list[Row] = []
+        self._due = time.monotonic() + self._interval_s
         self._events = None
         self._flusher: gevent.Greenlet | None = None
 
@@ -41,35 +57,41 @@ class RecordCollector:
         record = context.get(CONTEXT_KEY) if context else None
         if record is None:
             return
-        self.store.add(record)
-        self.stats.add(record)
-        self._unflushed += 1
-        if self._unflushed >= self.max_buffered:
-            self.store.flush()
-            self._unflushed = 0
-        elif self.store.maybe_flush():
-            self._unflushed = 0
+        rows = self._rows
+        rows.append(row_of(record))
+        if len(rows) >= self.max_buffered or time.monotonic() >= self._due:
+            self.flush()
 
     def flush(self) -> None:
-        """Write the buffered rows and fold the buffered statistics."""
-        self.store.flush()
-        self._unflushed = 0
-        self.stats.flush()
+        """Write the buffered rows in one transaction and fold them into the statistics."""
+        self._due = time.monotonic() + self._interval_s
+        rows = self._rows
+        if rows:
+            # The store takes the rows first (it raises if closed, and then they stay here):
+            # whatever happens next, they are the store's to write, now or on a later flush.
+            self.store.add_rows(rows)
+            self._rows = []
+        try:
+            self.stats.add_rows(rows)
+            self.stats.flush()
+        finally:
+            self.store.flush()
 
     def take_stats(self) -> RunStats:
         """The statistics gathered since the last call (or since the start); the collector starts afresh.
 
         A Locust worker sends these deltas to the master, so that each record is counted once.
         """
+        self.flush()
         taken, self.stats = self.stats, RunStats()
-        taken.flush()
         return taken
 
     def _flush_forever(self) -> None:
         while True:
-            gevent.sleep(self.flush_interval_s)
-            if self.store.maybe_flush():
-                self._unflushed = 0
+            # Wake when the next flush is due, not a whole interval after the last check.
+            gevent.sleep(max(self._due - time.monotonic(), 0.01))
+            if time.monotonic() >= self._due:
+                self.flush()
 
     def close(self) -> None:
         if self._events is not None:
@@ -78,5 +100,7 @@ class RecordCollector:
         if self._flusher is not None:
             self._flusher.kill(block=False)
             self._flusher = None
-        self.stats.flush()
-        self.store.close()
+        try:
+            self.flush()
+        finally:
+            self.store.close()

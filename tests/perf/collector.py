@@ -4,17 +4,19 @@
 
 Each phase runs in a fresh process of its own, so that its peak RSS is its own:
 
-- ``store``: RecordStore.add per record, flushed as the listener does it (at least once a second,
+- ``store``: RecordStore.add per record, flushed on the listener's rule (at least once a second,
   and whenever MAX_BUFFERED rows wait);
 - ``stats``: RunStats.add per record (HDR histograms, status counts, concurrency timeline);
-- ``both``: RecordCollector.on_request with the record in the request context: the real path.
+- ``both``: RecordCollector.on_request with the record in the request context: the real path
+  (one row per record, buffered; each flush folds the rows into the statistics, then writes them).
 
 Records come from a pool of 100,000 distinct, realistic records (4 variants, 2 % cold with init
 durations, 1 % throttled, UUID request ids), replayed in laps, each lap 25 s later than the one
 before (shifted in place, off the clock); the pool is the baseline memory. The timed figures
 include the final flush and summary. Rates are given per wall-clock second and per CPU second of
 the process: on a shared machine the second is the steadier. Printed per phase: records/s, the
-longest single flush (how late "on disk within a second" can be when the process is saturated),
+longest single flush (how late "on disk within a second" can be when the process is saturated;
+for ``both``, the collector's whole flush: folding the statistics, then writing),
 RSS above the baseline after 100,000 and after N records (flat means the streaming part does
 not grow with the count) and the peak RSS; medians of ``--repeat`` interleaved rounds (the
 longest flush: the worst). Asserts nothing; the goal is >= 200,000 records/s and flat RSS. The
@@ -115,10 +117,11 @@ def _consumer(phase: str, folder: Path):
     if phase == "stats":
         stats = RunStats()
         return stats.add, stats.flush, flushes, stats.summary
-    store = _timed_store(RecordStore(folder / "records.sqlite"), flushes)
+    store = RecordStore(folder / "records.sqlite")
     from bench.collect.listener import CONTEXT_KEY, MAX_BUFFERED, RecordCollector
 
     if phase == "store":
+        _timed_flush(store, flushes)
         unflushed = [0]
 
         def consume(record):  # the listener's store half: flush on the clock or at MAX_BUFFERED rows
@@ -131,7 +134,7 @@ def _consumer(phase: str, folder: Path):
                 unflushed[0] = 0
         return consume, lambda: None, flushes, store.close
 
-    collector = RecordCollector(store)  # not attached: no gevent timer, on_request called directly
+    collector = _timed_flush(RecordCollector(store), flushes)  # not attached: no gevent timer
     context: dict = {}
 
     def consume_both(record):
@@ -144,15 +147,16 @@ def _consumer(phase: str, folder: Path):
     return consume_both, lambda: collector.stats.flush(), flushes, finish
 
 
-def _timed_store(store, flushes: list[float]):
-    flush = store.flush
+def _timed_flush(writer, flushes: list[float]):
+    """The writer (a store or a collector), its flush() timed into ``flushes``."""
+    flush = writer.flush
 
     def timed_flush():
         started = time.perf_counter()
         flush()
         flushes.append(time.perf_counter() - started)
-    store.flush = timed_flush
-    return store
+    writer.flush = timed_flush
+    return writer
 
 
 def main() -> None:
