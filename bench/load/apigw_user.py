@@ -9,8 +9,6 @@ fields from the logs after the run.
 
 from __future__ import annotations
 
-import itertools
-import random
 import time
 
 from locust import constant, task
@@ -18,7 +16,7 @@ from locust.contrib.fasthttp import FastHttpUser
 
 from ..errors import UserError
 from ..records import InvocationRecord
-from .settings import LoadSettings
+from .settings import LoadSettings, variant_rotation
 
 REQUEST_ID_HEADERS = {"http": "apigw-requestid", "rest": "x-amzn-RequestId"}
 PATHS = {"http": "apigw-http", "rest": "apigw-rest"}
@@ -58,15 +56,15 @@ class ApiGatewayUser(FastHttpUser):
         super().__init__(environment)
         self.settings = settings
         self.route = settings.apigw_route
-        variants = list(settings.variants)
-        start = random.randrange(len(variants))
-        self._variants = itertools.cycle(variants[start:] + variants[:start])
+        # An empty event means a plain GET of the route; any other payload is POSTed as the body.
+        self.payload = settings.payload if settings.payload not in (b"", b"{}") else None
+        self._variants = variant_rotation(settings.variants)
 
     @task
     def call_next_variant(self) -> None:
         variant = next(self._variants)
         t_start_ns = time.time_ns()
-        payload = self.settings.payload if self.settings.payload not in (b"", b"{}") else None
+        payload = self.payload
         method = "POST" if payload else "GET"
         with self.client.request(method, f"/{variant}{self.route}", data=payload, catch_response=True,
                                  name=f"{self.kind} {variant}",

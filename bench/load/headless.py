@@ -16,10 +16,9 @@ import gevent
 from locust.env import Environment
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..collect.listener import RecordCollector
 from ..collect.runfolder import write_summary
-from ..collect.store import RecordStore
 from .apigw_user import ApiGatewayUser
+from .plugin import collector_for
 from .settings import LoadSettings
 from .users import LambdaUser
 
@@ -60,7 +59,7 @@ def run_load(settings: LoadSettings, users: int, spawn_rate: float, run_time_s: 
     # so it must be recorded, not cut off when the clock runs out.
     env = Environment(user_classes=[USERS_BY_PATH[p] for p in paths], stop_timeout=stop_timeout_s)
     env.lambench = settings
-    collector = RecordCollector(RecordStore(settings.records_path)).attach(env.events)
+    collector = collector_for(settings, env.events)
     runner = env.create_local_runner()
     started = time.monotonic()
     interrupted = False

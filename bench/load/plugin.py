@@ -41,7 +41,7 @@ def register(events) -> None:
         elif role == "worker":
             state["worker"] = WorkerReporter(environment, functools.partial(_worker_collector, environment)).attach()
         else:
-            state["collector"] = _collector(environment.lambench, environment.events)
+            state["collector"] = collector_for(environment.lambench, environment.events)
             state["settings"] = environment.lambench
 
     @events.quit.add_listener
@@ -56,7 +56,8 @@ def register(events) -> None:
             _finish_local(state.pop("collector"), state.pop("settings"))
 
 
-def _collector(settings: LoadSettings, events) -> RecordCollector:
+def collector_for(settings: LoadSettings, events) -> RecordCollector:
+    """The record collector of one Locust process (lambench run's too), attached to its events."""
     return RecordCollector(RecordStore(settings.records_path)).attach(events)
 
 
@@ -71,7 +72,7 @@ def _worker_collector(environment, run_id: str | None) -> RecordCollector:
         records = Path(environment.parsed_options.lambench_reports) / run_id / settings.records_path.name
         settings = dataclasses.replace(settings, run_id=run_id, records_path=records)
     environment.lambench = settings
-    return _collector(settings, environment.events)
+    return collector_for(settings, environment.events)
 
 
 def join_gateway_calls(settings: LoadSettings, records_path: Path) -> None:

@@ -10,7 +10,9 @@ over geventhttpclient, the default) or ``boto3`` (the reference, at several time
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +46,13 @@ class LoadSettings:
             raise UserError("--lambda-variants: give at least one alias, e.g. mem-128,mem-512")
         if self.client not in CLIENTS:
             raise UserError(f"--lambda-client {self.client!r}: must be one of {', '.join(CLIENTS)}")
+
+
+def variant_rotation(variants: tuple[str, ...]) -> itertools.cycle:
+    """The variants round-robin from a random start: each user interleaves every memory size, and
+    the users together spread over them evenly, under the same machine conditions."""
+    start = random.randrange(len(variants))
+    return itertools.cycle(variants[start:] + variants[:start])
 
 
 def new_run_id() -> str:

@@ -7,12 +7,10 @@ one Locust environment share one Lambda client (settings.client: fast or boto3) 
 
 from __future__ import annotations
 
-import itertools
-import random
-
 from locust import User, constant, task
 
 from .invoker import LambdaInvoker, make_lambda_client
+from .settings import variant_rotation
 
 # The pool bounds connections, it does not hold them: they open as users need them, one per
 # invoke in flight. A bound below the user count would queue invokes inside the client and inflate
@@ -41,9 +39,7 @@ class LambdaUser(User):
         super().__init__(environment)
         settings = environment.lambench
         self.invoker = LambdaInvoker(_shared_client(environment), environment.events.request, settings)
-        variants = list(settings.variants)
-        start = random.randrange(len(variants))
-        self._variants = itertools.cycle(variants[start:] + variants[:start])
+        self._variants = variant_rotation(settings.variants)
 
     @task
     def invoke_next_variant(self) -> None:
