@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,10 +94,58 @@ def test_default_n_is_used_when_absent(app, capsys):
     assert app.lambda_handler({}, FakeContext())["n"] == app.DEFAULT_N
 
 
-def test_work_is_deterministic(app):
-    assert app.spin(0) == 0
-    assert app.spin(5000) == app.spin(5000)
-    assert app.spin(5000) != app.spin(5001)
+def _lcg_checksum(n: int) -> int:
+    """spin's answer computed another way: each state from the LCG's closed form, not the loop.
+
+    x_k = a^k x_0 + c (a^k - 1)/(a - 1) mod 2^32; the division is exact when a^k is taken
+    modulo (a - 1) 2^32, so no state depends on the one before it.
+    """
+    a, c, x0, m = 1103515245, 12345, 0x9E3779B9, 2**32
+    checksum = 0
+    for k in range(1, n + 1):
+        a_k = pow(a, k, (a - 1) * m)
+        checksum ^= (a_k * x0 + c * ((a_k - 1) // (a - 1))) % m
+    return checksum
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 1000])
+def test_spin_is_the_documented_lcg_checksum(app, n):
+    assert app.spin(n) == _lcg_checksum(n)
+
+
+def test_spin_of_the_default_n_is_pinned(app):
+    # The load every benchmark runs: a change here changes what past reports measured.
+    assert app.DEFAULT_N == 200_000
+    assert app.spin(app.DEFAULT_N) == 0x909B8F00
+
+
+def _bytecodes_run(function, *args) -> int:
+    """How many bytecode instructions ``function`` itself executes: work counted, not timed."""
+    count = 0
+
+    def trace(frame, event, arg):
+        nonlocal count
+        if frame.f_code is not function.__code__:
+            return None
+        frame.f_trace_opcodes = True
+        count += event == "opcode"
+        return trace
+
+    previous = sys.gettrace()
+    sys.settrace(trace)
+    try:
+        function(*args)
+    finally:
+        sys.settrace(previous)
+    return count
+
+
+def test_spin_work_grows_linearly_in_n(app):
+    counts = {n: _bytecodes_run(app.spin, n) for n in (0, 100, 200, 1000)}
+    per_round = counts[100] - counts[0]
+    assert per_round > 0
+    assert counts[200] - counts[100] == per_round
+    assert counts[1000] - counts[0] == 10 * per_round
 
 
 # A failed call has no application metric to flush; Powertools warns, as it would on Lambda.

@@ -10,13 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from botocore.exceptions import ClientError
+from conftest import invoke
 
 from bench.collect import find_report
-from conftest import invoke
 
 
 def _concurrently(client, name: str, qualifier: str, count: int, sleep_s: float = 1.0) -> list:
     """Fire ``count`` overlapping invokes; each result is ("ok", response) or ("throttled", Reason)."""
+
     def call(_):
         try:
             response, body = invoke(client, name, {"sleep_s": sleep_s}, Qualifier=qualifier, LogType="Tail")
@@ -37,7 +38,8 @@ def test_reserved_concurrency_caps_a_function_and_throttles_the_excess(lambda_cl
     results = _concurrently(lambda_client, spec.name, variant.name, 4)
     assert Counter(kind for kind, _ in results) == {"ok": 2, "throttled": 2}
     assert {reason for kind, reason in results if kind == "throttled"} == {
-        "ReservedFunctionConcurrentInvocationLimitExceeded"}
+        "ReservedFunctionConcurrentInvocationLimitExceeded"
+    }
     lambda_client.delete_function_concurrency(FunctionName=spec.name)
     assert Counter(kind for kind, _ in _concurrently(lambda_client, spec.name, variant.name, 4)) == {"ok": 4}
 
@@ -92,7 +94,8 @@ def _wait_ready(client, name: str, qualifier: str) -> dict:
 def test_provisioned_concurrency_serves_warm_and_spills_over_to_on_demand(lambda_client, deploy):
     spec, (variant,) = deploy("sleepy")
     put = lambda_client.put_provisioned_concurrency_config(
-        FunctionName=spec.name, Qualifier=variant.name, ProvisionedConcurrentExecutions=2)
+        FunctionName=spec.name, Qualifier=variant.name, ProvisionedConcurrentExecutions=2
+    )
     assert put["Status"] == "IN_PROGRESS" and put["RequestedProvisionedConcurrentExecutions"] == 2
     config = _wait_ready(lambda_client, spec.name, variant.name)
     assert config["Status"] == "READY" and config["AllocatedProvisionedConcurrentExecutions"] == 2
@@ -117,7 +120,8 @@ def test_provisioned_concurrency_serves_warm_and_spills_over_to_on_demand(lambda
 def test_provisioned_environments_report_their_initialization_type(lambda_client, deploy):
     spec, (variant,) = deploy("probe")
     lambda_client.put_provisioned_concurrency_config(
-        FunctionName=spec.name, Qualifier=variant.name, ProvisionedConcurrentExecutions=1)
+        FunctionName=spec.name, Qualifier=variant.name, ProvisionedConcurrentExecutions=1
+    )
     _wait_ready(lambda_client, spec.name, variant.name)
     _, body = invoke(lambda_client, spec.name, Qualifier=variant.name)
     assert json.loads(body)["init_type"] == "provisioned-concurrency"
@@ -127,4 +131,5 @@ def test_provisioned_concurrency_needs_a_published_version(lambda_client, deploy
     spec, _ = deploy("hello")
     with pytest.raises(lambda_client.exceptions.InvalidParameterValueException, match="unpublished"):
         lambda_client.put_provisioned_concurrency_config(
-            FunctionName=spec.name, Qualifier="$LATEST", ProvisionedConcurrentExecutions=1)
+            FunctionName=spec.name, Qualifier="$LATEST", ProvisionedConcurrentExecutions=1
+        )

@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from botocore.exceptions import ClientError
+from conftest import invoke
 
 from bench.collect import find_report, parse_report_line
-from conftest import invoke
 
 
 def _tail(response) -> str:
@@ -36,7 +36,13 @@ def test_report_line_is_in_awss_exact_format_and_bills_init(lambda_client, deplo
     report_line = next(line for line in lines if line.startswith("REPORT"))
     fields = report_line.split("\t")
     assert [f.split(":")[0] for f in fields] == [
-        "REPORT RequestId", "Duration", "Billed Duration", "Memory Size", "Max Memory Used", "Init Duration"]
+        "REPORT RequestId",
+        "Duration",
+        "Billed Duration",
+        "Memory Size",
+        "Max Memory Used",
+        "Init Duration",
+    ]
     report = parse_report_line(report_line)
     assert report.request_id == response["ResponseMetadata"]["RequestId"]
     # Since 2025-08-01 a cold start bills ceil(Duration + Init Duration).
@@ -144,9 +150,16 @@ def test_a_runtime_that_dies_mid_invoke_gives_exit_error_and_is_replaced(lambda_
 
 def test_dry_run_and_event_invocations(lambda_client, deploy):
     spec, (variant,) = deploy("hello")
-    assert lambda_client.invoke(FunctionName=spec.name, Qualifier=variant.name, InvocationType="DryRun")["StatusCode"] == 204
-    assert lambda_client.invoke(FunctionName=spec.name, Qualifier=variant.name, InvocationType="Event",
-                                Payload=b"{}")["StatusCode"] == 202
+    assert (
+        lambda_client.invoke(FunctionName=spec.name, Qualifier=variant.name, InvocationType="DryRun")["StatusCode"]
+        == 204
+    )
+    assert (
+        lambda_client.invoke(FunctionName=spec.name, Qualifier=variant.name, InvocationType="Event", Payload=b"{}")[
+            "StatusCode"
+        ]
+        == 202
+    )
 
 
 def test_an_oversized_payload_is_request_entity_too_large(lambda_client, deploy):
@@ -175,15 +188,17 @@ def test_event_invokes_are_retried_twice_on_error_and_the_retries_are_in_the_log
 
     emulator, client, deploy = own_emulator("--event-retry-delays", "0.2,0.2")
     spec, (variant,) = deploy("hello")
-    response = client.invoke(FunctionName=spec.name, Qualifier=variant.name, InvocationType="Event",
-                             Payload=json.dumps({"raise": True}))
+    response = client.invoke(
+        FunctionName=spec.name, Qualifier=variant.name, InvocationType="Event", Payload=json.dumps({"raise": True})
+    )
     assert response["StatusCode"] == 202
     request_id = response["ResponseMetadata"]["RequestId"]
     logs = awsclient.client("logs", emulator.url, "us-east-1")
 
     def lines(kind: str) -> list:
-        return logs.filter_log_events(logGroupName=f"/aws/lambda/{spec.name}",
-                                      filterPattern=f'"{kind} RequestId: {request_id}"')["events"]
+        return logs.filter_log_events(
+            logGroupName=f"/aws/lambda/{spec.name}", filterPattern=f'"{kind} RequestId: {request_id}"'
+        )["events"]
 
     for _ in range(300):
         if len(lines("REPORT")) >= 3:
@@ -191,8 +206,9 @@ def test_event_invokes_are_retried_twice_on_error_and_the_retries_are_in_the_log
         time.sleep(0.1)
     assert len(lines("REPORT")) == 3, "one attempt and two retries, each with its own REPORT line"
     assert len(lines("START")) == 3
-    retries = logs.filter_log_events(logGroupName=f"/aws/lambda/{spec.name}",
-                                     filterPattern=f'"RETRY RequestId: {request_id}"')["events"]
+    retries = logs.filter_log_events(
+        logGroupName=f"/aws/lambda/{spec.name}", filterPattern=f'"RETRY RequestId: {request_id}"'
+    )["events"]
     assert len(retries) == 2
 
 
@@ -200,15 +216,27 @@ def test_event_payloads_have_their_own_limit(own_emulator):
     _, client, deploy = own_emulator("--async-payload-limit", "262144")
     spec, (variant,) = deploy("hello")
     small = json.dumps({"x": "a" * 200_000})
-    assert client.invoke(FunctionName=spec.name, Qualifier=variant.name, InvocationType="Event",
-                         Payload=small)["StatusCode"] == 202
+    assert (
+        client.invoke(FunctionName=spec.name, Qualifier=variant.name, InvocationType="Event", Payload=small)[
+            "StatusCode"
+        ]
+        == 202
+    )
     with pytest.raises(ClientError) as raised:
-        client.invoke(FunctionName=spec.name, Qualifier=variant.name, InvocationType="Event",
-                      Payload=json.dumps({"x": "a" * 300_000}))
+        client.invoke(
+            FunctionName=spec.name,
+            Qualifier=variant.name,
+            InvocationType="Event",
+            Payload=json.dumps({"x": "a" * 300_000}),
+        )
     assert raised.value.response["Error"]["Code"] == "RequestEntityTooLargeException"
     # The same payload is fine synchronously (6 MB).
-    assert client.invoke(FunctionName=spec.name, Qualifier=variant.name,
-                         Payload=json.dumps({"x": "a" * 300_000}))["StatusCode"] == 200
+    assert (
+        client.invoke(FunctionName=spec.name, Qualifier=variant.name, Payload=json.dumps({"x": "a" * 300_000}))[
+            "StatusCode"
+        ]
+        == 200
+    )
 
 
 def test_a_weighted_alias_splits_traffic_and_names_the_version_that_ran(own_emulator):
@@ -216,8 +244,12 @@ def test_a_weighted_alias_splits_traffic_and_names_the_version_that_ran(own_emul
 
     _, client, deploy = own_emulator("--seed", "7")
     spec, (v1, v2) = deploy("hello", (128, 256))
-    client.create_alias(FunctionName=spec.name, Name="canary", FunctionVersion=v1.version,
-                        RoutingConfig={"AdditionalVersionWeights": {v2.version: 0.3}})
+    client.create_alias(
+        FunctionName=spec.name,
+        Name="canary",
+        FunctionVersion=v1.version,
+        RoutingConfig={"AdditionalVersionWeights": {v2.version: 0.3}},
+    )
     alias = client.get_alias(FunctionName=spec.name, Name="canary")
     assert alias["RoutingConfig"]["AdditionalVersionWeights"] == {v2.version: 0.3}
     ran = Counter()

@@ -6,7 +6,8 @@ import json
 import os
 from pathlib import Path
 
-from bench.targets import FunctionSpec, VariantDeployer, make_lambda_client
+from bench import awsclient
+from bench.targets import FunctionSpec, VariantDeployer
 from bench.targets.local import start_emulator
 
 FUNCTIONS = Path(__file__).parent / "functions"
@@ -25,23 +26,35 @@ def _children(pid: int) -> set[int]:
     return found
 
 
+def _cgroups_of(pid: int) -> list[Path]:
+    """The emulator's own groups, lambench-<pid>, wherever they are under /sys/fs/cgroup (v1 or v2)."""
+    found = []
+    for folder, subfolders, _ in os.walk("/sys/fs/cgroup"):
+        found += [Path(folder) / name for name in subfolders if name == f"lambench-{pid}"]
+        subfolders[:] = [name for name in subfolders if not name.startswith("lambench-")]
+    return found
+
+
 def test_sigterm_stops_every_environment_process(tmp_path):
     emulator = start_emulator(tmp_path / "emulator.log")
     try:
-        client = make_lambda_client(emulator.url, "us-east-1")
+        client = awsclient.client("lambda", emulator.url, "us-east-1", awsclient.control_plane_config())
         spec = FunctionSpec(name="hello", source=FUNCTIONS / "hello", handler="app.handler")
         variants = VariantDeployer(client).deploy_variants(spec, (128, 512))
-        pids = {json.loads(client.invoke(FunctionName="hello", Qualifier=v.name)["Payload"].read())["pid"]
-                for v in variants}
+        pids = {
+            json.loads(client.invoke(FunctionName="hello", Qualifier=v.name)["Payload"].read())["pid"] for v in variants
+        }
         assert pids <= _children(emulator.process.pid)
-        assert emulator.info()["environments"] == 2
+        info = emulator.info()
+        assert info["environments"] == 2
+        uses_cgroups = info["cpu_mode"] == "quota" or info["memory_mode"] == "cgroup"
+        assert bool(_cgroups_of(emulator.process.pid)) == uses_cgroups
     finally:
         emulator.stop()
     assert emulator.process.returncode == 0
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
-    if emulator.cpu_mode == "quota":
-        assert not list(Path("/sys/fs/cgroup/cpu").glob(f"lambench-{emulator.process.pid}"))
+    assert _cgroups_of(emulator.process.pid) == []
 
 
 def _cold(client, name: str, qualifier: str, payload: dict | None = None) -> bool:
@@ -49,8 +62,7 @@ def _cold(client, name: str, qualifier: str, payload: dict | None = None) -> boo
 
     from bench.collect import find_report
 
-    response = client.invoke(FunctionName=name, Qualifier=qualifier, LogType="Tail",
-                             Payload=json.dumps(payload or {}))
+    response = client.invoke(FunctionName=name, Qualifier=qualifier, LogType="Tail", Payload=json.dumps(payload or {}))
     return find_report(base64.b64decode(response["LogResult"]).decode()).cold
 
 
@@ -86,7 +98,8 @@ def test_failures_are_contained_to_their_environment_with_lambdas_error_types(ow
     spec, (probe,) = deploy("probe")
     hello, (hello_variant,) = deploy("hello")
     assert _error(client, spec.name, probe.name, {"exit": 3})["errorMessage"].endswith(
-        "Runtime exited with error: exit status 3")
+        "Runtime exited with error: exit status 3"
+    )
 
     slow, (slow_variant,) = deploy("slow_init")
     error = _error(client, slow.name, slow_variant.name)

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 from botocore.config import Config
+from conftest import invoke
 
 from bench import awsclient
 from bench.collect import parse_report_line
-from bench.targets import FunctionSpec, VariantDeployer, make_lambda_client
-from conftest import invoke
+from bench.targets import FunctionSpec, VariantDeployer
 
 REPO = Path(__file__).resolve().parents[1]
 # Lambda's own stream names: the environment's start date, [version], then a hex id.
@@ -72,10 +72,10 @@ def test_the_handlers_output_and_the_start_and_end_lines_are_kept(logs, hello):
     group, request_ids = hello
     lines = messages(events(logs, group))
     assert "hello module initialised" in lines, "init output lands in the stream too"
-    assert [line for line in lines if line.startswith("handling")] == [
-        f"handling {{'i': {i}}}" for i in range(INVOKES)]
+    assert [line for line in lines if line.startswith("handling")] == [f"handling {{'i': {i}}}" for i in range(INVOKES)]
     assert [line for line in lines if line.startswith("START")] == [
-        f"START RequestId: {rid} Version: 1" for rid in request_ids]
+        f"START RequestId: {rid} Version: 1" for rid in request_ids
+    ]
     assert [line for line in lines if line.startswith("END")] == [f"END RequestId: {rid}" for rid in request_ids]
 
 
@@ -110,7 +110,8 @@ def test_limit_2_pages_walk_every_event_once_in_time_order(logs, hello):
 def test_boto3s_paginator_follows_the_tokens_with_a_pattern(logs, hello):
     group, request_ids = hello
     pages = logs.get_paginator("filter_log_events").paginate(
-        logGroupName=group, filterPattern="REPORT", PaginationConfig={"PageSize": 1})
+        logGroupName=group, filterPattern="REPORT", PaginationConfig={"PageSize": 1}
+    )
     found = [e for page in pages for e in page["events"]]
     assert [parse_report_line(e["message"]).request_id for e in found] == request_ids
 
@@ -149,8 +150,9 @@ def test_patterns_the_emulator_does_not_implement_are_rejected(logs, hello, patt
 def test_one_log_stream_per_execution_environment(logs, lambda_client, deploy):
     spec, (variant,) = deploy("sleepy")
     with ThreadPoolExecutor(2) as pool:
-        responses = list(pool.map(
-            lambda _: invoke(lambda_client, spec.name, {"sleep_s": 1}, Qualifier=variant.name)[0], range(2)))
+        responses = list(
+            pool.map(lambda _: invoke(lambda_client, spec.name, {"sleep_s": 1}, Qualifier=variant.name)[0], range(2))
+        )
     group = f"/aws/lambda/{spec.name}"
     streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
     assert len(streams) == 2
@@ -176,8 +178,9 @@ def test_describe_log_streams_orders_and_pages(logs, lambda_client, deploy):
     by_name = [s["logStreamName"] for s in logs.describe_log_streams(logGroupName=group)["logStreams"]]
     assert by_name == sorted(by_name)
     first = logs.describe_log_streams(logGroupName=group, orderBy="LastEventTime", descending=True, limit=1)
-    second = logs.describe_log_streams(logGroupName=group, orderBy="LastEventTime", descending=True, limit=1,
-                                       nextToken=first["nextToken"])
+    second = logs.describe_log_streams(
+        logGroupName=group, orderBy="LastEventTime", descending=True, limit=1, nextToken=first["nextToken"]
+    )
     assert "nextToken" not in second
     newest, older = first["logStreams"][0], second["logStreams"][0]
     assert newest["lastEventTimestamp"] >= older["lastEventTimestamp"]
@@ -191,11 +194,18 @@ def test_get_log_events_reads_one_stream_forward_with_tokens(logs, hello):
     (stream,) = logs.describe_log_streams(logGroupName=group)["logStreams"]
     name = stream["logStreamName"]
     expected = messages(events(logs, group, logStreamNames=[name]))
-    assert messages(logs.get_log_events(logGroupName=group, logStreamName=name, startFromHead=True)["events"]) == expected
+    assert (
+        messages(logs.get_log_events(logGroupName=group, logStreamName=name, startFromHead=True)["events"]) == expected
+    )
     walked, token = [], None
     while True:
-        page = logs.get_log_events(logGroupName=group, logStreamName=name, startFromHead=True, limit=2,
-                                   **({"nextToken": token} if token else {}))
+        page = logs.get_log_events(
+            logGroupName=group,
+            logStreamName=name,
+            startFromHead=True,
+            limit=2,
+            **({"nextToken": token} if token else {}),
+        )
         if page["nextForwardToken"] == token:
             break  # AWS's end-of-stream signal: the same token comes back
         walked += messages(page["events"])
@@ -212,11 +222,14 @@ def test_describe_log_groups_by_prefix(logs, hello):
     assert found[0]["arn"].endswith(f":log-group:{group}:*")
 
 
-@pytest.mark.parametrize("call", [
-    lambda logs: logs.filter_log_events(logGroupName="/aws/lambda/lambench-no-such-function"),
-    lambda logs: logs.describe_log_streams(logGroupName="/aws/lambda/lambench-no-such-function"),
-    lambda logs: logs.get_log_events(logGroupName="/aws/lambda/lambench-no-such-function", logStreamName="x"),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda logs: logs.filter_log_events(logGroupName="/aws/lambda/lambench-no-such-function"),
+        lambda logs: logs.describe_log_streams(logGroupName="/aws/lambda/lambench-no-such-function"),
+        lambda logs: logs.get_log_events(logGroupName="/aws/lambda/lambench-no-such-function", logStreamName="x"),
+    ],
+)
 def test_an_unknown_log_group_raises_resource_not_found(logs, call):
     with pytest.raises(logs.exceptions.ResourceNotFoundException) as raised:
         call(logs)
@@ -224,8 +237,12 @@ def test_an_unknown_log_group_raises_resource_not_found(logs, call):
 
 
 def _post(url: str, target: str) -> tuple[int, dict]:
-    request = urllib.request.Request(url + "/", data=b"{}", method="POST", headers={
-        "X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1"})
+    request = urllib.request.Request(
+        url + "/",
+        data=b"{}",
+        method="POST",
+        headers={"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.load(response)
@@ -234,19 +251,26 @@ def _post(url: str, target: str) -> tuple[int, dict]:
 
 
 def test_unknown_targets_get_aws_shaped_errors(emulator):
-    assert _post(emulator.url, "Logs_20140328.PutLogEvents") == (400, {
-        "__type": "UnknownOperationException",
-        "message": "The lambench emulator does not implement Logs operation 'PutLogEvents'; it serves "
-                   "FilterLogEvents, GetLogEvents, DescribeLogStreams, DescribeLogGroups"})
+    assert _post(emulator.url, "Logs_20140328.PutLogEvents") == (
+        400,
+        {
+            "__type": "UnknownOperationException",
+            "message": "The lambench emulator does not implement Logs operation 'PutLogEvents'; it serves "
+            "FilterLogEvents, GetLogEvents, DescribeLogStreams, DescribeLogGroups",
+        },
+    )
     status, body = _post(emulator.url, "DynamoDB_20120810.ListTables")
     assert status == 404 and body["__type"] == "UnknownOperationException"
 
 
 def test_a_powertools_emf_line_is_found_by_its_metric_name(logs, lambda_client, emulator, request):
-    deployer = VariantDeployer(make_lambda_client(emulator.url, "us-east-1"))
-    spec = FunctionSpec(name=f"cpu-bound-{request.node.name}".replace("_", "-")[:64],
-                        source=REPO / "targets" / "cpu_bound", handler="app.lambda_handler",
-                        environment={"POWERTOOLS_METRICS_NAMESPACE": "lambench"})
+    deployer = VariantDeployer(awsclient.client("lambda", emulator.url, "us-east-1", awsclient.control_plane_config()))
+    spec = FunctionSpec(
+        name=f"cpu-bound-{request.node.name}".replace("_", "-")[:64],
+        source=REPO / "targets" / "cpu_bound",
+        handler="app.lambda_handler",
+        environment={"POWERTOOLS_METRICS_NAMESPACE": "lambench"},
+    )
     try:
         (variant,) = deployer.deploy_variants(spec, (512,))
         for _ in range(2):

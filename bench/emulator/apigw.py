@@ -5,7 +5,10 @@
 
 Each call is an API Gateway request: it builds the event, invokes the alias the stage names,
 and maps the answer back as API Gateway does (502 for a malformed 1.0 answer or a REST
-function error, 500 on HTTP API, 500 for a throttle, 504 past the integration timeout). The
+function error, 500 on HTTP API, 500 for a throttle, 504 past the integration timeout; an unknown
+API or stage is REST's 403 "Missing Authentication Token", HTTP API's 404 "Not Found"). What the
+gateway answers itself has AWS's shape: a ``{"message": ...}`` body and, on REST APIs only, the
+``x-amzn-ErrorType`` header naming it; a function's own answer never has that header. The
 client gets API Gateway's request id (``apigw-requestid`` or ``x-amzn-RequestId``), never the
 Lambda one. As on AWS with access logging on, each request writes one JSON access-log line to
 ``/aws/apigateway/{function}`` (stream ``{kind}/{stage}``) with ``requestId`` and
@@ -26,9 +29,17 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from .apierrors import LambdaApiError
-from .apigw_events import (GatewayRequest, GatewayResponse, MalformedResponse, api_id, http_api_event,
-                           map_http_response, map_rest_response, rest_api_event)
-from .logs_api import LogStore
+from .apigw_events import (
+    GatewayRequest,
+    GatewayResponse,
+    MalformedResponse,
+    api_id,
+    http_api_event,
+    map_http_response,
+    map_rest_response,
+    rest_api_event,
+)
+from .logstore import LogStore
 from .pool import EnvironmentPool
 from .registry import Registry
 
@@ -47,24 +58,39 @@ def access_log_group(function: str) -> str:
     return f"/aws/apigateway/{function}"
 
 
-def _message(status: int, message: str) -> GatewayResponse:
-    return GatewayResponse(status, [("Content-Type", "application/json")], json.dumps({"message": message}).encode())
+def _message(status: int, message: str, error_type: str | None) -> GatewayResponse:
+    headers = [("Content-Type", "application/json")]
+    if error_type:
+        headers.append(("x-amzn-ErrorType", error_type))
+    return GatewayResponse(status, headers, json.dumps({"message": message}).encode())
 
 
-# What each front answers when it cannot hand back the function's own response.
-FAILURES = {
-    "http": {"not_found": (404, "Not Found"), "function_error": (500, "Internal Server Error"),
-             "malformed": (500, "Internal Server Error"), "throttled": (500, "Internal Server Error"),
-             "timeout": (504, "Service Unavailable")},
-    "rest": {"not_found": (403, "Missing Authentication Token"), "function_error": (502, "Internal server error"),
-             "malformed": (502, "Internal server error"), "throttled": (500, "Internal server error"),
-             "timeout": (504, "Endpoint request timed out")},
+# What each front answers when it cannot hand back the function's own response: status, message
+# and the x-amzn-ErrorType a REST API sends with every answer of its own (HTTP APIs send none).
+# Captured AWS answers show REST's 403 with MissingAuthenticationTokenException, and its 500,
+# 502 and 504 ("Endpoint request timed out") all with InternalServerErrorException.
+FAILURES: dict[str, dict[str, tuple[int, str, str | None]]] = {
+    "http": {
+        "not_found": (404, "Not Found", None),
+        "function_error": (500, "Internal Server Error", None),
+        "malformed": (500, "Internal Server Error", None),
+        "throttled": (500, "Internal Server Error", None),
+        "timeout": (504, "Service Unavailable", None),
+    },
+    "rest": {
+        "not_found": (403, "Missing Authentication Token", "MissingAuthenticationTokenException"),
+        "function_error": (502, "Internal server error", "InternalServerErrorException"),
+        "malformed": (502, "Internal server error", "InternalServerErrorException"),
+        "throttled": (500, "Internal server error", "InternalServerErrorException"),
+        "timeout": (504, "Endpoint request timed out", "InternalServerErrorException"),
+    },
 }
 
 
 class ApiGatewayFronts:
-    def __init__(self, registry: Registry, pool: EnvironmentPool, logs: LogStore,
-                 settings: GatewaySettings = GatewaySettings()) -> None:
+    def __init__(
+        self, registry: Registry, pool: EnvironmentPool, logs: LogStore, settings: GatewaySettings = GatewaySettings()
+    ) -> None:
         self.registry = registry
         self.pool = pool
         self.logs = logs
@@ -78,17 +104,21 @@ class ApiGatewayFronts:
             handler = self._handler(kind)
             routes.append(web.route("*", f"/apigw/{kind}/{{function}}/{{stage}}/{{proxy:.*}}", handler))
             routes.append(web.route("*", f"/apigw/{kind}/{{function}}/{{stage}}", handler))
+            # The API's base URL with no stage: API Gateway's own "no such stage", not aiohttp's 404.
+            routes.append(web.route("*", f"/apigw/{kind}/{{function}}/", handler))
+            routes.append(web.route("*", f"/apigw/{kind}/{{function}}", handler))
         return routes
 
     def _handler(self, kind: str):
         async def handle(request: web.Request) -> web.Response:
             return await self.handle(kind, request)
+
         return handle
 
     async def handle(self, kind: str, request: web.Request) -> web.Response:
         started = time.perf_counter()
         function = self.registry.functions.get(request.match_info["function"])
-        stage = request.match_info["stage"]
+        stage = request.match_info.get("stage", "")
         gateway = _gateway_request(kind, request, await request.read())
         ids = _response_ids(kind, gateway)
         if function is None or stage not in function.aliases:
@@ -101,15 +131,23 @@ class ApiGatewayFronts:
         task = asyncio.ensure_future(self.pool.invoke(version, json.dumps(event).encode()))
         response, lambda_id = await self._answer(kind, task)
         ended = time.perf_counter()
-        self._access_log(function.name, kind, gateway, response.status, lambda_id,
-                         (ended - started) * 1000, (ended - invoke_started) * 1000, task)
+        self._access_log(
+            function.name,
+            kind,
+            gateway,
+            response.status,
+            lambda_id,
+            (ended - started) * 1000,
+            (ended - invoke_started) * 1000,
+            task,
+        )
         return _to_web(response, ids)
 
     async def _answer(self, kind: str, task: asyncio.Task) -> tuple[GatewayResponse, str | None]:
         timeout = self.settings.http_timeout_s if kind == "http" else self.settings.rest_timeout_s
         try:
             outcome = await asyncio.wait_for(asyncio.shield(task), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return self._failure(kind, "timeout"), None
         except LambdaApiError as err:
             return self._failure(kind, "throttled" if err.status == 429 else "function_error"), None
@@ -125,21 +163,40 @@ class ApiGatewayFronts:
     def _failure(kind: str, what: str) -> GatewayResponse:
         return _message(*FAILURES[kind][what])
 
-    def _access_log(self, function: str, kind: str, gateway: GatewayRequest, status: int,
-                    lambda_id: str | None, response_ms: float, integration_ms: float, task: asyncio.Task) -> None:
-        entry = {"requestId": gateway.request_id, "integrationRequestId": lambda_id, "apiKind": kind,
-                 "stage": gateway.stage, "routeKey": "ANY /{proxy+}", "httpMethod": gateway.method,
-                 "status": status, "responseLatency": round(response_ms, 2),
-                 "integrationLatency": round(integration_ms, 2), "requestTimeEpoch": gateway.epoch_ms}
+    def _access_log(
+        self,
+        function: str,
+        kind: str,
+        gateway: GatewayRequest,
+        status: int,
+        lambda_id: str | None,
+        response_ms: float,
+        integration_ms: float,
+        task: asyncio.Task,
+    ) -> None:
+        entry = {
+            "requestId": gateway.request_id,
+            "integrationRequestId": lambda_id,
+            "apiKind": kind,
+            "stage": gateway.stage,
+            "routeKey": "ANY /{proxy+}",
+            "httpMethod": gateway.method,
+            "status": status,
+            "responseLatency": round(response_ms, 2),
+            "integrationLatency": round(integration_ms, 2),
+            "requestTimeEpoch": gateway.epoch_ms,
+        }
         stream = f"{kind}/{gateway.stage}"
         if lambda_id is not None or task.done():
             self.logs.put(access_log_group(function), stream, json.dumps(entry))
             return
+
         # Past the integration timeout the invocation goes on; its id is logged once it is known.
         def late(done: asyncio.Task) -> None:
             if not done.cancelled() and done.exception() is None:
                 entry["integrationRequestId"] = done.result().request_id
             self.logs.put(access_log_group(function), stream, json.dumps(entry))
+
         task.add_done_callback(late)
 
 
@@ -147,9 +204,14 @@ def _gateway_request(kind: str, request: web.Request, body: bytes) -> GatewayReq
     request_id = (base64.b64encode(os.urandom(10)).decode()[:15] + "=") if kind == "http" else str(uuid.uuid4())
     peer = request.transport.get_extra_info("peername") if request.transport else None
     return GatewayRequest(
-        method=request.method, stage=request.match_info["stage"], proxy=request.match_info.get("proxy", ""),
-        query=request.query_string, headers=list(request.headers.items()), body=body,
-        source_ip=peer[0] if peer else "127.0.0.1", request_id=request_id,
+        method=request.method,
+        stage=request.match_info.get("stage", ""),
+        proxy=request.match_info.get("proxy", ""),
+        query=request.query_string,
+        headers=list(request.headers.items()),
+        body=body,
+        source_ip=peer[0] if peer else "127.0.0.1",
+        request_id=request_id,
         api_id=api_id(request.match_info["function"], kind),
     )
 
@@ -158,8 +220,11 @@ def _response_ids(kind: str, gateway: GatewayRequest) -> dict[str, str]:
     if kind == "http":
         return {"apigw-requestid": gateway.request_id}
     extended = base64.b64encode(os.urandom(10)).decode()[:15] + "="
-    return {"x-amzn-RequestId": gateway.request_id, "x-amz-apigw-id": extended,
-            "X-Amzn-Trace-Id": f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"}
+    return {
+        "x-amzn-RequestId": gateway.request_id,
+        "x-amz-apigw-id": extended,
+        "X-Amzn-Trace-Id": f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}",
+    }
 
 
 def _to_web(response: GatewayResponse, ids: dict[str, str]) -> web.Response:

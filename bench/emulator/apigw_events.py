@@ -17,8 +17,15 @@ from urllib.parse import parse_qsl
 
 from .registry import ACCOUNT, REGION
 
-TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript",
-              "application/x-www-form-urlencoded", "+json", "+xml")
+TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/xml",
+    "application/javascript",
+    "application/x-www-form-urlencoded",
+    "+json",
+    "+xml",
+)
 V1_RESPONSE_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 
 
@@ -81,13 +88,22 @@ def http_api_event(request: GatewayRequest) -> dict:
         "rawQueryString": request.query,
         "headers": headers,
         "requestContext": {
-            "accountId": ACCOUNT, "apiId": request.api_id,
+            "accountId": ACCOUNT,
+            "apiId": request.api_id,
             "domainName": f"{request.api_id}.execute-api.{REGION}.amazonaws.com",
             "domainPrefix": request.api_id,
-            "http": {"method": request.method, "path": raw_path, "protocol": "HTTP/1.1",
-                     "sourceIp": request.source_ip, "userAgent": _header(request, "user-agent")},
-            "requestId": request.request_id, "routeKey": "ANY /{proxy+}", "stage": request.stage,
-            "time": _clf_time(request.epoch_ms), "timeEpoch": request.epoch_ms,
+            "http": {
+                "method": request.method,
+                "path": raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": request.source_ip,
+                "userAgent": _header(request, "user-agent"),
+            },
+            "requestId": request.request_id,
+            "routeKey": "ANY /{proxy+}",
+            "stage": request.stage,
+            "time": _clf_time(request.epoch_ms),
+            "timeEpoch": request.epoch_ms,
         },
         "pathParameters": {"proxy": request.proxy},
         "isBase64Encoded": is_base64,
@@ -117,10 +133,20 @@ def rest_api_event(request: GatewayRequest, extended_id: str) -> dict:
         multi_query.setdefault(key, []).append(value)
     path = f"/{request.proxy}"
     body, is_base64 = _body(request)
-    identity_keys = ("accessKey", "accountId", "caller", "cognitoAuthenticationProvider",
-                     "cognitoAuthenticationType", "cognitoIdentityId", "cognitoIdentityPoolId",
-                     "principalOrgId", "user", "userArn", "clientCert")
-    identity = {key: None for key in identity_keys}
+    identity_keys = (
+        "accessKey",
+        "accountId",
+        "caller",
+        "cognitoAuthenticationProvider",
+        "cognitoAuthenticationType",
+        "cognitoIdentityId",
+        "cognitoIdentityPoolId",
+        "principalOrgId",
+        "user",
+        "userArn",
+        "clientCert",
+    )
+    identity: dict[str, str | None] = dict.fromkeys(identity_keys)
     identity.update({"sourceIp": request.source_ip, "userAgent": _header(request, "user-agent")})
     return {
         "version": "1.0",
@@ -132,15 +158,22 @@ def rest_api_event(request: GatewayRequest, extended_id: str) -> dict:
         "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
         "multiValueQueryStringParameters": multi_query or None,
         "requestContext": {
-            "accountId": ACCOUNT, "apiId": request.api_id,
+            "accountId": ACCOUNT,
+            "apiId": request.api_id,
             "authorizer": {"claims": None, "scopes": None},
             "domainName": f"{request.api_id}.execute-api.{REGION}.amazonaws.com",
-            "domainPrefix": request.api_id, "extendedRequestId": extended_id,
-            "httpMethod": request.method, "identity": identity,
-            "path": f"/{request.stage}{path}", "protocol": "HTTP/1.1",
-            "requestId": request.request_id, "requestTime": _clf_time(request.epoch_ms),
-            "requestTimeEpoch": request.epoch_ms, "resourceId": None,
-            "resourcePath": "/{proxy+}", "stage": request.stage,
+            "domainPrefix": request.api_id,
+            "extendedRequestId": extended_id,
+            "httpMethod": request.method,
+            "identity": identity,
+            "path": f"/{request.stage}{path}",
+            "protocol": "HTTP/1.1",
+            "requestId": request.request_id,
+            "requestTime": _clf_time(request.epoch_ms),
+            "requestTimeEpoch": request.epoch_ms,
+            "resourceId": None,
+            "resourcePath": "/{proxy+}",
+            "stage": request.stage,
         },
         "pathParameters": {"proxy": request.proxy},
         "stageVariables": None,

@@ -16,8 +16,7 @@ import collections
 import time
 from dataclasses import dataclass, field
 
-from ..awsfacts import (ACCOUNT_CONCURRENCY_DEFAULT, MIN_UNRESERVED_CONCURRENCY, SCALING_ENVIRONMENTS,
-                        SCALING_WINDOW_S)
+from ..awsfacts import ACCOUNT_CONCURRENCY_DEFAULT, MIN_UNRESERVED_CONCURRENCY, SCALING_ENVIRONMENTS, SCALING_WINDOW_S
 from .apierrors import LambdaApiError, invalid
 
 MIN_UNRESERVED = MIN_UNRESERVED_CONCURRENCY
@@ -82,8 +81,7 @@ class ConcurrencyGate:
         """Take one unit of the function's scaling rate for a new environment, or throttle."""
         if self.scale_burst is None:
             return
-        bucket = self._buckets.setdefault(
-            name, ScalingBucket(self.scale_burst, self.scale_burst / SCALE_WINDOW_S))
+        bucket = self._buckets.setdefault(name, ScalingBucket(self.scale_burst, self.scale_burst / SCALE_WINDOW_S))
         if not bucket.take():
             # Lambda answers a scaling-rate throttle with the concurrency Reason.
             raise throttle("ConcurrentInvocationLimitExceeded")
@@ -95,7 +93,8 @@ class ConcurrencyGate:
         if self.account_limit - others - value < MIN_UNRESERVED:
             raise invalid(
                 "Specified ReservedConcurrentExecutions for function decreases account's "
-                f"UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}].")
+                f"UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}]."
+            )
         self.reserved[name] = value
 
     def clear_reserved(self, name: str) -> None:

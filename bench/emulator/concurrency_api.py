@@ -37,7 +37,7 @@ class ConcurrencyApi:
     async def put_reserved(self, request: web.Request) -> web.Response:
         function, _ = self._function(request)
         value = (await json_body(request)).get("ReservedConcurrentExecutions")
-        self.gate.set_reserved(function.name, value)
+        self.gate.set_reserved(function.name, value)  # type: ignore[arg-type]  # set_reserved refuses a non-int
         return web.json_response({"ReservedConcurrentExecutions": value})
 
     async def get_reserved(self, request: web.Request) -> web.Response:
@@ -53,7 +53,7 @@ class ConcurrencyApi:
     async def put_provisioned(self, request: web.Request) -> web.Response:
         function, qualifier = self._function(request)
         requested = (await json_body(request)).get("ProvisionedConcurrentExecutions")
-        config = await self.provisioned.put(function, qualifier, requested)
+        config = await self.provisioned.put(function, qualifier, requested)  # type: ignore[arg-type]  # put checks it
         return web.json_response(config.describe(), status=202)
 
     async def get_provisioned(self, request: web.Request) -> web.Response:
@@ -71,11 +71,15 @@ class ConcurrencyApi:
         return web.Response(status=204)
 
     async def account_settings(self, request: web.Request) -> web.Response:
-        return web.json_response({
-            "AccountLimit": {
-                "TotalCodeSize": 80530636800, "CodeSizeUnzipped": 262144000, "CodeSizeZipped": 52428800,
-                "ConcurrentExecutions": self.gate.account_limit,
-                "UnreservedConcurrentExecutions": self.gate.unreserved_limit,
-            },
-            "AccountUsage": {"TotalCodeSize": 0, "FunctionCount": len(self.registry.functions)},
-        })
+        return web.json_response(
+            {
+                "AccountLimit": {
+                    "TotalCodeSize": 80530636800,
+                    "CodeSizeUnzipped": 262144000,
+                    "CodeSizeZipped": 52428800,
+                    "ConcurrentExecutions": self.gate.account_limit,
+                    "UnreservedConcurrentExecutions": self.gate.unreserved_limit,
+                },
+                "AccountUsage": {"TotalCodeSize": 0, "FunctionCount": len(self.registry.functions)},
+            }
+        )

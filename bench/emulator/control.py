@@ -7,20 +7,35 @@ its waiters) work unchanged against this emulator.
 from __future__ import annotations
 
 import dataclasses
-import json
 import uuid
+from typing import Any
 
 from aiohttp import web
 
-from ..awsfacts import (ARCHITECTURES, MEMORY_DEFAULT_MB, MEMORY_MAX_MB, MEMORY_MIN_MB, TIMEOUT_DEFAULT_S,
-                        TIMEOUT_MAX_S, TIMEOUT_MIN_S)
+from ..awsfacts import (
+    ARCHITECTURES,
+    MEMORY_DEFAULT_MB,
+    MEMORY_MAX_MB,
+    MEMORY_MIN_MB,
+    TIMEOUT_DEFAULT_S,
+    TIMEOUT_MAX_S,
+    TIMEOUT_MIN_S,
+)
 from .apierrors import conflict, invalid, not_found
 from .registry import LATEST, Alias, FunctionVersion, Registry, function_arn, split_function_name
 
 API = "/2015-03-31/functions"
 # python3.x runs on the emulator's own interpreter; provided.* runs the folder's executable `bootstrap`.
-RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14",
-            "provided.al2023", "provided.al2")
+RUNTIMES = (
+    "python3.9",
+    "python3.10",
+    "python3.11",
+    "python3.12",
+    "python3.13",
+    "python3.14",
+    "provided.al2023",
+    "provided.al2",
+)
 
 
 def _memory(value) -> int:
@@ -91,11 +106,18 @@ class ControlPlane:
             raise invalid("Code.ZipFile is required: this emulator takes ZIP packages only")
         code_dir, sha, size = self.registry.unpack(zip_file)
         version = FunctionVersion(
-            name=name, version=LATEST, runtime=runtime, handler=body.get("Handler", ""),
-            role=body.get("Role", ""), memory_mb=_memory(body.get("MemorySize", MEMORY_DEFAULT_MB)),
+            name=name,
+            version=LATEST,
+            runtime=runtime,
+            handler=body.get("Handler", ""),
+            role=body.get("Role", ""),
+            memory_mb=_memory(body.get("MemorySize", MEMORY_DEFAULT_MB)),
             timeout_s=_timeout(body.get("Timeout", TIMEOUT_DEFAULT_S)),
             environment=dict((body.get("Environment") or {}).get("Variables") or {}),
-            architecture=architectures[0], code_dir=code_dir, code_sha256=sha, code_size=size,
+            architecture=architectures[0],
+            code_dir=code_dir,
+            code_sha256=sha,
+            code_size=size,
             description=body.get("Description", ""),
         )
         self.registry.create(version)
@@ -111,10 +133,12 @@ class ControlPlane:
     async def get_function(self, request: web.Request) -> web.Response:
         function, qualifier = self._function(request)
         version = function.resolve(qualifier)
-        return web.json_response({
-            "Configuration": version.describe(),
-            "Code": {"RepositoryType": "S3", "Location": f"file://{version.code_dir}"},
-        })
+        return web.json_response(
+            {
+                "Configuration": version.describe(),
+                "Code": {"RepositoryType": "S3", "Location": f"file://{version.code_dir}"},
+            }
+        )
 
     async def delete_function(self, request: web.Request) -> web.Response:
         function, qualifier = self._function(request)
@@ -123,7 +147,7 @@ class ControlPlane:
             if qualifier not in function.versions:
                 raise not_found(f"Function not found: {function_arn(name, qualifier)}")
             if any(a.function_version == qualifier for a in function.aliases.values()):
-                raise conflict(f"Unable to delete version because the following aliases reference it")
+                raise conflict("Unable to delete version because the following aliases reference it")
             del function.versions[qualifier]
             await self.pool.retire(name, keep=lambda v: v.version != qualifier)
         else:
@@ -140,7 +164,7 @@ class ControlPlane:
     async def update_configuration(self, request: web.Request) -> web.Response:
         function, _ = self._function(request)
         body = await json_body(request)
-        changes = {}
+        changes: dict[str, Any] = {}
         if "MemorySize" in body:
             changes["memory_mb"] = _memory(body["MemorySize"])
         if "Timeout" in body:
@@ -210,8 +234,12 @@ class ControlPlane:
             raise invalid("Name is required")
         if name in function.aliases:
             raise conflict(f"Alias already exists: {function_arn(function.latest.name, name)}")
-        alias = Alias(name, self._check_version(function, str(body.get("FunctionVersion", ""))),
-                      body.get("Description", ""), self._weights(function, body.get("RoutingConfig")))
+        alias = Alias(
+            name,
+            self._check_version(function, str(body.get("FunctionVersion", ""))),
+            body.get("Description", ""),
+            self._weights(function, body.get("RoutingConfig")),
+        )
         function.aliases[name] = alias
         return web.json_response(alias.describe(function.latest.name), status=201)
 

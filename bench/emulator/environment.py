@@ -9,15 +9,16 @@ mid-invoke sends nothing: the runtime's answer, the process's exit, and the dead
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ..awsfacts import vcpus_for
 from .cgroups import EnvironmentGroups
@@ -29,9 +30,17 @@ INIT_TIMEOUT_S = 10.0  # Lambda's limit for the INIT phase of on-demand function
 STREAM_LIMIT = 8 * 1024 * 1024
 # Reserved variables Lambda sets; a function's own Environment cannot override them.
 RESERVED = {
-    "AWS_LAMBDA_RUNTIME_API", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-    "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_EXECUTION_ENV", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "_HANDLER", "AWS_REGION",
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_EXECUTION_ENV",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+    "_HANDLER",
+    "AWS_REGION",
 }
 
 
@@ -88,9 +97,6 @@ def is_python(runtime: str) -> bool:
     return runtime.startswith("python")
 
 
-
-
-
 class ExecutionEnvironment:
     def __init__(
         self,
@@ -132,6 +138,12 @@ class ExecutionEnvironment:
         if self._ready is not None and not self._ready.done():
             self._ready.set_result(time.perf_counter())
 
+    @property
+    def _started(self) -> asyncio.subprocess.Process:
+        """The environment's process; only asked for once start() has made it."""
+        assert self.process is not None, "the environment has not started"
+        return self.process
+
     async def next_invocation(self) -> Invocation:
         invocation = await self._queue.get()
         invocation.t_sent = time.perf_counter()
@@ -139,7 +151,7 @@ class ExecutionEnvironment:
 
     def runtime_answer(self, request_id: str, answer: RuntimeAnswer) -> bool:
         current = self.current
-        if current is None or current.request_id != request_id or current.result.done():
+        if current is None or current.request_id != request_id or current.result is None or current.result.done():
             return False
         current.t_done = time.perf_counter()
         current.result.set_result(answer)
@@ -153,31 +165,33 @@ class ExecutionEnvironment:
     def _process_env(self, runtime_port: int) -> dict[str, str]:
         v = self.version
         env = {k: val for k, val in v.environment.items() if k not in RESERVED}
-        env.update({
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "LANG": "en_US.UTF-8",
-            "TZ": ":UTC",
-            "PYTHONPATH": str(v.code_dir),
-            "TMPDIR": str(self.tmp_dir),
-            "LAMBDA_TASK_ROOT": str(v.code_dir),
-            "LAMBDA_RUNTIME_DIR": str(Path(sys.executable).parent),
-            "_HANDLER": v.handler,
-            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{runtime_port}",
-            "AWS_LAMBDA_FUNCTION_NAME": v.name,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(v.memory_mb),
-            "AWS_LAMBDA_FUNCTION_VERSION": v.version,
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{v.name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
-            "AWS_LAMBDA_INITIALIZATION_TYPE": self.init_type,
-            # Makes SIGINT work while awslambdaric is idle (EMULATOR-NOTES.md).
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{v.runtime}",
-            "AWS_REGION": "us-east-1",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            # Lambda hands every function its role's credentials; these are placeholders.
-            "AWS_ACCESS_KEY_ID": "ASIALAMBENCHLOCAL000",
-            "AWS_SECRET_ACCESS_KEY": "lambench-local-secret",
-            "AWS_SESSION_TOKEN": "lambench-local-session",
-        })
+        env.update(
+            {
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "LANG": "en_US.UTF-8",
+                "TZ": ":UTC",
+                "PYTHONPATH": str(v.code_dir),
+                "TMPDIR": str(self.tmp_dir),
+                "LAMBDA_TASK_ROOT": str(v.code_dir),
+                "LAMBDA_RUNTIME_DIR": str(Path(sys.executable).parent),
+                "_HANDLER": v.handler,
+                "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{runtime_port}",
+                "AWS_LAMBDA_FUNCTION_NAME": v.name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(v.memory_mb),
+                "AWS_LAMBDA_FUNCTION_VERSION": v.version,
+                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{v.name}",
+                "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
+                "AWS_LAMBDA_INITIALIZATION_TYPE": self.init_type,
+                # Makes SIGINT work while awslambdaric is idle (EMULATOR-NOTES.md).
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_{v.runtime}",
+                "AWS_REGION": "us-east-1",
+                "AWS_DEFAULT_REGION": "us-east-1",
+                # Lambda hands every function its role's credentials; these are placeholders.
+                "AWS_ACCESS_KEY_ID": "ASIALAMBENCHLOCAL000",
+                "AWS_SECRET_ACCESS_KEY": "lambench-local-secret",
+                "AWS_SESSION_TOKEN": "lambench-local-session",
+            }
+        )
         if self.cpu_mode == "dilation" and is_python(v.runtime):
             env["LAMBENCH_CPU_SHARE"] = str(vcpus_for(v.memory_mb))
         return env
@@ -199,22 +213,31 @@ class ExecutionEnvironment:
         t0 = time.perf_counter()
         try:
             self.process = await asyncio.create_subprocess_exec(
-                *self._command(), cwd=self.version.code_dir, env=self._process_env(runtime_port),
-                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT, start_new_session=True, limit=STREAM_LIMIT,
+                *self._command(),
+                cwd=self.version.code_dir,
+                env=self._process_env(runtime_port),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+                limit=STREAM_LIMIT,
                 preexec_fn=self.groups.join if self.groups else None,
             )
         except OSError as err:  # a custom runtime without an executable bootstrap
-            raise InitFailure("Runtime.InvalidEntrypoint", _error_body(
-                "Runtime.InvalidEntrypoint", f"RequestId: Error: fork/exec {err.filename}: {err.strerror}"),
-                0.0, []) from None
+            raise InitFailure(
+                "Runtime.InvalidEntrypoint",
+                _error_body("Runtime.InvalidEntrypoint", f"RequestId: Error: fork/exec {err.filename}: {err.strerror}"),
+                0.0,
+                [],
+            ) from None
         self._reader = asyncio.create_task(self._read_output())
         if self.watchdog:
             self._watchdog = asyncio.create_task(self._watch_memory())
-        exited = asyncio.ensure_future(self.process.wait())
+        exited = asyncio.ensure_future(self._started.wait())
         try:
             done, _ = await asyncio.wait(
-                {self._ready, self._init_error, exited}, timeout=self.init_timeout_s,
+                {self._ready, self._init_error, exited},
+                timeout=self.init_timeout_s,
                 return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
@@ -230,11 +253,17 @@ class ExecutionEnvironment:
         if self._init_error in done:
             error_type, body = self._init_error.result()
         elif not done:
-            error_type, body = "Sandbox.Timedout", _error_body(
-                "Sandbox.Timedout", f"INIT phase timed out after {self.init_timeout_s:.2f} seconds")
+            error_type, body = (
+                "Sandbox.Timedout",
+                _error_body("Sandbox.Timedout", f"INIT phase timed out after {self.init_timeout_s:.2f} seconds"),
+            )
         else:
-            error_type, body = "Runtime.ExitError", _error_body(
-                "Runtime.ExitError", f"Runtime exited with error: {_exit_reason(self.process.returncode)}")
+            error_type, body = (
+                "Runtime.ExitError",
+                _error_body(
+                    "Runtime.ExitError", f"Runtime exited with error: {_exit_reason(self._started.returncode)}"
+                ),
+            )
             self._note_oom()
         self.kill()
         raise InitFailure(error_type, body, init_ms, self.take_init_lines())
@@ -246,10 +275,11 @@ class ExecutionEnvironment:
         self.current = invocation
         self.invocations += 1
         self._queue.put_nowait(invocation)
-        exited = asyncio.ensure_future(self.process.wait())
+        exited = asyncio.ensure_future(self._started.wait())
         try:
             done, _ = await asyncio.wait(
-                {invocation.result, exited}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+                {invocation.result, exited}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             exited.cancel()
         self.last_used = time.monotonic()
@@ -267,8 +297,14 @@ class ExecutionEnvironment:
         self.current = None
         self.usable = False
         self._note_oom()
-        reason = _exit_reason(self.process.returncode)
-        return RuntimeAnswer(False, _error_body("Runtime.ExitError", f"RequestId: {invocation.request_id} Error: Runtime exited with error: {reason}"), "Runtime.ExitError")
+        reason = _exit_reason(self._started.returncode)
+        return RuntimeAnswer(
+            False,
+            _error_body(
+                "Runtime.ExitError", f"RequestId: {invocation.request_id} Error: Runtime exited with error: {reason}"
+            ),
+            "Runtime.ExitError",
+        )
 
     def max_memory_mb(self) -> int:
         if self.oom:
@@ -282,8 +318,8 @@ class ExecutionEnvironment:
     async def _watch_memory(self) -> None:
         """Where no memory cgroup is allowed: kill the environment once its RSS passes the limit."""
         limit_kb = self.version.memory_mb * 1024
-        while self.process.returncode is None:
-            if _vm_kb(self.process.pid, "VmRSS:") > limit_kb:
+        while self._started.returncode is None:
+            if _vm_kb(self._started.pid, "VmRSS:") > limit_kb:
                 self.oom = True
                 self.kill()
                 return
@@ -296,25 +332,22 @@ class ExecutionEnvironment:
     def kill(self) -> None:
         self.usable = False
         if self.process is not None and self.process.returncode is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
     async def close(self) -> None:
         self.kill()
         if self.process is not None:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.process.wait(), 5)
-            except asyncio.TimeoutError:
-                pass
         for task in (self._reader, self._watchdog):
             if task is not None:
                 task.cancel()
 
     # ---- output -------------------------------------------------------------------------------
     async def _read_output(self) -> None:
-        stream = self.process.stdout
+        stream = self._started.stdout
+        assert stream is not None, "started with stdout=PIPE"
         while True:
             try:
                 raw = await stream.readuntil(b"\n")

@@ -19,8 +19,8 @@ InvalidParameterException) rather than silently matching nothing: JSON patterns
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 UNSUPPORTED_OPENERS = {
     "{": "JSON filter patterns",
@@ -41,8 +41,7 @@ class TermGroup:
     exclude: list[str] = field(default_factory=list)
 
     def matches(self, message: str) -> bool:
-        return (all(term in message for term in self.include)
-                and not any(term in message for term in self.exclude))
+        return all(term in message for term in self.include) and not any(term in message for term in self.exclude)
 
 
 @dataclass
@@ -64,7 +63,8 @@ def parse(pattern: str | None) -> FilterPattern:
     if text[:1] in UNSUPPORTED_OPENERS:
         raise FilterPatternError(
             f"{UNSUPPORTED_OPENERS[text[0]]} are not supported by the lambench emulator; "
-            "use text terms, quoted phrases, ?terms and -terms")
+            "use text terms, quoted phrases, ?terms and -terms"
+        )
     parsed = FilterPattern()
     group = parsed.common
     for operator, term in _terms(text):

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from ..awsfacts import LOG_TAIL_BYTES, SYNC_PAYLOAD_LIMIT_BYTES as SYNC_PAYLOAD_LIMIT
+from ..awsfacts import LOG_TAIL_BYTES
+from ..awsfacts import SYNC_PAYLOAD_LIMIT_BYTES as SYNC_PAYLOAD_LIMIT
 from . import logformat
 from .apierrors import LambdaApiError, invalid
 from .pool import EnvironmentPool
@@ -62,8 +63,11 @@ class InvokeApi:
         payload = await request.read()
         limit = self.settings.async_payload_limit if invocation_type == "Event" else SYNC_PAYLOAD_LIMIT
         if len(payload) > limit:
-            raise LambdaApiError(413, "RequestEntityTooLargeException",
-                                 f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
+            raise LambdaApiError(
+                413,
+                "RequestEntityTooLargeException",
+                f"Request must be smaller than {limit} bytes for the InvokeFunction operation",
+            )
         headers = {"X-Amz-Executed-Version": version.version}
         if invocation_type == "DryRun":
             return web.Response(status=204, headers=headers)
@@ -73,8 +77,13 @@ class InvokeApi:
             self._spawn(self._run_event(version, payload, client_context, request_id))
             return web.Response(status=202, headers={**headers, "x-amzn-RequestId": request_id})
         outcome = await self.pool.invoke(version, payload, client_context)
-        headers.update({"x-amzn-RequestId": outcome.request_id, "X-Amz-Executed-Version": outcome.version,
-                        INIT_TYPE_HEADER: outcome.init_type})
+        headers.update(
+            {
+                "x-amzn-RequestId": outcome.request_id,
+                "X-Amz-Executed-Version": outcome.version,
+                INIT_TYPE_HEADER: outcome.init_type,
+            }
+        )
         if outcome.function_error:
             headers["X-Amz-Function-Error"] = "Unhandled"
         if request.headers.get("X-Amz-Log-Type") == "Tail":
@@ -87,8 +96,9 @@ class InvokeApi:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _run_event(self, version: FunctionVersion, payload: bytes, client_context: str | None,
-                         request_id: str) -> None:
+    async def _run_event(
+        self, version: FunctionVersion, payload: bytes, client_context: str | None, request_id: str
+    ) -> None:
         delays = (0.0, *self.settings.event_retry_delays_s)
         for attempt, delay in enumerate(delays):
             await asyncio.sleep(delay)
@@ -96,11 +106,13 @@ class InvokeApi:
             if outcome is None or not outcome.function_error:
                 return
             if attempt + 1 < len(delays):
-                self.pool.log_sink(version.name, "async-retries",
-                                   f"RETRY RequestId: {request_id} Attempt: {attempt + 2} of {len(delays)}")
+                self.pool.log_sink(
+                    version.name,
+                    "async-retries",
+                    f"RETRY RequestId: {request_id} Attempt: {attempt + 2} of {len(delays)}",
+                )
 
-    async def _admitted(self, version: FunctionVersion, payload: bytes, client_context: str | None,
-                        request_id: str):
+    async def _admitted(self, version: FunctionVersion, payload: bytes, client_context: str | None, request_id: str):
         waited = 0.0
         while True:
             try:

@@ -1,17 +1,17 @@
 """The CloudWatch Logs subset the collector needs, served on the emulator's own endpoint.
 
-:class:`LogStore` is the emulator's log sink: every line an execution environment prints,
-and the platform's START/END/REPORT lines, land in log group ``/aws/lambda/<function>``
-under the environment's log stream, as on Lambda. :class:`LogsApi` answers the operations
-boto3's ``logs`` client sends, so ``boto3.client("logs", endpoint_url=emulator_url)`` works
-unchanged: FilterLogEvents, GetLogEvents, DescribeLogStreams and DescribeLogGroups.
+:class:`LogsApi` answers the operations boto3's ``logs`` client sends, so
+``boto3.client("logs", endpoint_url=emulator_url)`` works unchanged: FilterLogEvents,
+GetLogEvents, DescribeLogStreams and DescribeLogGroups, read from the emulator's
+:class:`~.logstore.LogStore`. This module validates parameters, pages results and shapes
+responses; the events themselves live in logstore.py.
 
 The wire format is AWS's JSON protocol: ``POST /`` with ``X-Amz-Target:
 Logs_20140328.<Operation>`` and an ``application/x-amz-json-1.1`` body; errors are HTTP 400
 with ``{"__type": ..., "message": ...}``, from which boto3 raises its modelled exceptions.
 
 Differences from AWS, on purpose: events are searchable the moment they are written (no
-ingestion delay); a group keeps its newest LOG_EVENTS_KEPT events (no retention by age);
+ingestion delay); a group keeps its newest logstore.LOG_EVENTS_KEPT events (no retention by age);
 storedBytes is always 0; filter patterns are the text subset in filterpattern.py (JSON,
 space-delimited and regex patterns raise InvalidParameterException); page tokens are
 opaque and only valid for the operation that issued them.
@@ -21,159 +21,77 @@ from __future__ import annotations
 
 import base64
 import binascii
-import bisect
-import collections
-import itertools
 import json
 import re
-import time
 import uuid
-from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
 from . import filterpattern
+from .logstore import LogEvent, LogGroup, LogStore, LogStream
 from .registry import ACCOUNT, REGION
+
+__all__ = ["LogsApi", "LogsApiError"]
 
 TARGET_PREFIX = "Logs_20140328"
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
-LOG_EVENTS_KEPT = 200_000
 EVENTS_LIMIT = 10_000  # AWS's default and maximum for FilterLogEvents and GetLogEvents
 DESCRIBE_LIMIT = 50  # AWS's default and maximum for DescribeLogStreams and DescribeLogGroups
 GET_TOKEN = re.compile(r"^([fb])/(\d+)$")
 
 
-def group_name(function: str) -> str:
-    return f"/aws/lambda/{function}"
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-# ---- the store -----------------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class LogEvent:
-    event_id: int
-    timestamp: int
-    ingestion_time: int
-    stream: str
-    message: str
-
-    def filtered(self) -> dict[str, Any]:
-        """The FilteredLogEvent shape."""
-        return {"logStreamName": self.stream, "timestamp": self.timestamp, "message": self.message,
-                "ingestionTime": self.ingestion_time, "eventId": f"{self.event_id:020d}"}
-
-    def output(self) -> dict[str, Any]:
-        """The OutputLogEvent shape (GetLogEvents)."""
-        return {"timestamp": self.timestamp, "message": self.message, "ingestionTime": self.ingestion_time}
-
-
-@dataclass(slots=True)
-class LogStream:
-    name: str
-    group: str
-    creation_time: int
-    first_event_timestamp: int
-    last_event_timestamp: int
-    last_ingestion_time: int
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "logStreamName": self.name, "creationTime": self.creation_time,
-            "firstEventTimestamp": self.first_event_timestamp,
-            "lastEventTimestamp": self.last_event_timestamp,
-            "lastIngestionTime": self.last_ingestion_time,
-            "arn": f"{_group_arn(self.group)}:log-stream:{self.name}", "storedBytes": 0,
-        }
-
-
-class LogGroup:
-    """One log group: its newest events in order, and what each of its streams has seen."""
-
-    def __init__(self, name: str, creation_time: int, events_kept: int) -> None:
-        self.name = name
-        self.creation_time = creation_time
-        self.events: collections.deque[LogEvent] = collections.deque(maxlen=events_kept)
-        self.streams: dict[str, LogStream] = {}
-        self.last_timestamp = 0
-        self.last_event_id = 0
-
-    def append(self, event: LogEvent) -> None:
-        self.events.append(event)
-        self.last_timestamp = event.timestamp
-        self.last_event_id = event.event_id
-        stream = self.streams.get(event.stream)
-        if stream is None:
-            self.streams[event.stream] = LogStream(event.stream, self.name, event.timestamp, event.timestamp,
-                                                   event.timestamp, event.ingestion_time)
-            return
-        stream.last_event_timestamp = event.timestamp
-        stream.last_ingestion_time = event.ingestion_time
-
-    def events_from(self, min_event_id: int, start_time: int | None) -> Iterator[LogEvent]:
-        """Events with id >= min_event_id and timestamp >= start_time, oldest first."""
-        # Both ids and timestamps only grow within a group (see LogStore), so both bounds bisect.
-        first = bisect.bisect_left(self.events, min_event_id, key=_event_id)
-        if start_time is not None:
-            first = max(first, bisect.bisect_left(self.events, start_time, key=_timestamp))
-        return itertools.islice(self.events, first, None)
-
-    def describe(self) -> dict[str, Any]:
-        arn = _group_arn(self.name)
-        return {"logGroupName": self.name, "creationTime": self.creation_time, "metricFilterCount": 0,
-                "arn": f"{arn}:*", "logGroupArn": arn, "storedBytes": 0, "logGroupClass": "STANDARD"}
-
-
-def _event_id(event: LogEvent) -> int:
-    return event.event_id
-
-
-def _timestamp(event: LogEvent) -> int:
-    return event.timestamp
+# ---- response shapes ----------------------------------------------------------------------------
 
 
 def _group_arn(name: str) -> str:
     return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}"
 
 
-class LogStore:
-    """Every log line of every function, kept for log queries: the emulator's ``log_sink``.
+def _filtered_event(event: LogEvent) -> dict[str, Any]:
+    """The FilteredLogEvent shape."""
+    return {
+        "logStreamName": event.stream,
+        "timestamp": event.timestamp,
+        "message": event.message,
+        "ingestionTime": event.ingestion_time,
+        "eventId": f"{event.event_id:020d}",
+    }
 
-    Called as ``store(function, stream, message)`` on the event loop, so no lock is needed, and
-    a query, which never awaits while it reads, always sees a consistent group.
-    """
 
-    def __init__(self, events_kept: int = LOG_EVENTS_KEPT) -> None:
-        self.events_kept = events_kept
-        self.groups: dict[str, LogGroup] = {}
-        self._last_event_id = 0
+def _output_event(event: LogEvent) -> dict[str, Any]:
+    """The OutputLogEvent shape (GetLogEvents)."""
+    return {"timestamp": event.timestamp, "message": event.message, "ingestionTime": event.ingestion_time}
 
-    def __call__(self, function: str, stream: str, message: str) -> None:
-        self.put(group_name(function), stream, message)
 
-    def put(self, name: str, stream: str, message: str) -> None:
-        """Append one event to any log group (API Gateway's access logs use their own groups)."""
-        group = self.groups.get(name)
-        now = _now_ms()
-        if group is None:
-            group = self.groups[name] = LogGroup(name, now, self.events_kept)
-        # The wall clock can step back; clamping keeps a group in time order, which queries bisect on.
-        timestamp = max(now, group.last_timestamp)
-        self._last_event_id += 1
-        group.append(LogEvent(self._last_event_id, timestamp, timestamp, stream, message))
+def _describe_stream(stream: LogStream) -> dict[str, Any]:
+    return {
+        "logStreamName": stream.name,
+        "creationTime": stream.creation_time,
+        "firstEventTimestamp": stream.first_event_timestamp,
+        "lastEventTimestamp": stream.last_event_timestamp,
+        "lastIngestionTime": stream.last_ingestion_time,
+        "arn": f"{_group_arn(stream.group)}:log-stream:{stream.name}",
+        "storedBytes": 0,
+    }
 
-    def group(self, name: str) -> LogGroup:
-        group = self.groups.get(name)
-        if group is None:
-            raise LogsApiError("ResourceNotFoundException", "The specified log group does not exist.")
-        return group
+
+def _describe_group(group: LogGroup) -> dict[str, Any]:
+    arn = _group_arn(group.name)
+    return {
+        "logGroupName": group.name,
+        "creationTime": group.creation_time,
+        "metricFilterCount": 0,
+        "arn": f"{arn}:*",
+        "logGroupArn": arn,
+        "storedBytes": 0,
+        "logGroupClass": "STANDARD",
+    }
 
 
 # ---- errors and parameters -----------------------------------------------------------------------
+
 
 class LogsApiError(Exception):
     """An error in the JSON protocol's shape: boto3 reads the exception name from ``__type``."""
@@ -193,8 +111,12 @@ def invalid(message: str) -> LogsApiError:
 
 
 def _json_response(body: dict[str, Any], status: int = 200) -> web.Response:
-    return web.Response(status=status, body=json.dumps(body).encode(), content_type=JSON_CONTENT_TYPE,
-                        headers={"x-amzn-RequestId": str(uuid.uuid4())})
+    return web.Response(
+        status=status,
+        body=json.dumps(body).encode(),
+        content_type=JSON_CONTENT_TYPE,
+        headers={"x-amzn-RequestId": str(uuid.uuid4())},
+    )
 
 
 def _params(raw: bytes) -> dict[str, Any]:
@@ -227,6 +149,13 @@ def _integer(params: dict[str, Any], key: str, low: int, high: int | None = None
 def _limit(params: dict[str, Any], maximum: int) -> int:
     limit = _integer(params, "limit", 1, maximum)
     return maximum if limit is None else limit
+
+
+def _existing_group(store: LogStore, params: dict[str, Any]) -> LogGroup:
+    group = store.groups.get(_group_name(params))
+    if group is None:
+        raise LogsApiError("ResourceNotFoundException", "The specified log group does not exist.")
+    return group
 
 
 def _group_name(params: dict[str, Any]) -> str:
@@ -275,8 +204,9 @@ def _stream_selector(params: dict[str, Any]) -> Callable[[str], bool]:
     return lambda name: name.startswith(prefix or "")
 
 
-def _keyed_page(items: list, key: Callable[[Any], list], descending: bool, limit: int,
-                token: Any, operation: str) -> tuple[list, str | None]:
+def _keyed_page(
+    items: list, key: Callable[[Any], list], descending: bool, limit: int, token: Any, operation: str
+) -> tuple[list, str | None]:
     """One page of ``items`` in ``key`` order, resuming after the key a previous token holds."""
     ordered = sorted(items, key=key, reverse=descending)
     if token is not None:
@@ -288,29 +218,24 @@ def _keyed_page(items: list, key: Callable[[Any], list], descending: bool, limit
 
 # ---- operations: validate, read the store, return the response shape ------------------------------
 
+
 def filter_log_events(store: LogStore, params: dict[str, Any]) -> dict[str, Any]:
     """Events of a group, oldest first; startTime and endTime are both inclusive, as on AWS."""
-    group = store.group(_group_name(params))
+    group = _existing_group(store, params)
     wanted = _stream_selector(params)
     pattern = _pattern(params)
     limit = _limit(params, EVENTS_LIMIT)
     start, end = _integer(params, "startTime", 0), _integer(params, "endTime", 0)
     token = params.get("nextToken")
     after = 0 if token is None else _decode_token(token, "FilterLogEvents", int)
-    found: list[LogEvent] = []
-    for event in group.events_from(after + 1, start):
-        if end is not None and event.timestamp > end:
-            break
-        if wanted(event.stream) and pattern.matches(event.message):
-            found.append(event)
-            # One match beyond the page tells whether another page exists: the last one has no token.
-            if len(found) > limit:
-                break
+    # One match beyond the page tells whether another page exists: the last one has no token.
+    found = group.search(after, start, end, wanted, pattern.matches, limit + 1)
     page, more = found[:limit], len(found) > limit
-    response = {
-        "events": [event.filtered() for event in page],
-        "searchedLogStreams": [{"logStreamName": name, "searchedCompletely": not more}
-                               for name in sorted(group.streams) if wanted(name)],
+    response: dict[str, Any] = {
+        "events": [_filtered_event(event) for event in page],
+        "searchedLogStreams": [
+            {"logStreamName": name, "searchedCompletely": not more} for name in sorted(group.streams) if wanted(name)
+        ],
     }
     if more:
         response["nextToken"] = _encode_token("FilterLogEvents", page[-1].event_id)
@@ -324,7 +249,7 @@ def get_log_events(store: LogStore, params: dict[str, Any]) -> dict[str, Any]:
     ``f/N`` tokens read on after event N, ``b/N`` tokens read back from before it; at either
     end of the stream the caller gets its own token back, as on AWS.
     """
-    group = store.group(_group_name(params))
+    group = _existing_group(store, params)
     stream = _string(params, "logStreamName")
     if stream is None:
         raise invalid("logStreamName must be specified.")
@@ -332,8 +257,7 @@ def get_log_events(store: LogStore, params: dict[str, Any]) -> dict[str, Any]:
         raise LogsApiError("ResourceNotFoundException", "The specified log stream does not exist.")
     limit = _limit(params, EVENTS_LIMIT)
     start, end = _integer(params, "startTime", 0), _integer(params, "endTime", 0)
-    events = [e for e in group.events if e.stream == stream
-              and (start is None or e.timestamp >= start) and (end is None or e.timestamp < end)]
+    events = group.stream_events(stream, start, end)
     token = _get_token(params.get("nextToken"))
     from_head = bool(params.get("startFromHead", False))
     page = _get_page(events, token, from_head, limit)
@@ -342,8 +266,11 @@ def get_log_events(store: LogStore, params: dict[str, Any]) -> dict[str, Any]:
     else:
         forward = _empty_page_boundary(token, from_head, group.last_event_id)
         backward = forward + 1
-    return {"events": [e.output() for e in page],
-            "nextForwardToken": f"f/{forward:020d}", "nextBackwardToken": f"b/{backward:020d}"}
+    return {
+        "events": [_output_event(e) for e in page],
+        "nextForwardToken": f"f/{forward:020d}",
+        "nextBackwardToken": f"b/{backward:020d}",
+    }
 
 
 def _get_token(token: Any) -> tuple[str, int] | None:
@@ -379,7 +306,7 @@ STREAM_ORDERS: dict[str, Callable[[LogStream], list]] = {
 
 
 def describe_log_streams(store: LogStore, params: dict[str, Any]) -> dict[str, Any]:
-    group = store.group(_group_name(params))
+    group = _existing_group(store, params)
     order = _string(params, "orderBy") or "LogStreamName"
     if order not in STREAM_ORDERS:
         raise invalid(f"orderBy {order!r}: must be one of {', '.join(STREAM_ORDERS)}")
@@ -387,9 +314,15 @@ def describe_log_streams(store: LogStore, params: dict[str, Any]) -> dict[str, A
     if prefix and order == "LastEventTime":
         raise invalid("Cannot order by LastEventTime with a logStreamNamePrefix.")
     streams = [s for s in group.streams.values() if s.name.startswith(prefix)]
-    page, token = _keyed_page(streams, STREAM_ORDERS[order], bool(params.get("descending", False)),
-                              _limit(params, DESCRIBE_LIMIT), params.get("nextToken"), "DescribeLogStreams")
-    response: dict[str, Any] = {"logStreams": [s.describe() for s in page]}
+    page, token = _keyed_page(
+        streams,
+        STREAM_ORDERS[order],
+        bool(params.get("descending", False)),
+        _limit(params, DESCRIBE_LIMIT),
+        params.get("nextToken"),
+        "DescribeLogStreams",
+    )
+    response: dict[str, Any] = {"logStreams": [_describe_stream(s) for s in page]}
     if token:
         response["nextToken"] = token
     return response
@@ -400,11 +333,15 @@ def describe_log_groups(store: LogStore, params: dict[str, Any]) -> dict[str, An
     prefix, pattern = _string(params, "logGroupNamePrefix"), _string(params, "logGroupNamePattern")
     if prefix and pattern:
         raise invalid("logGroupNamePrefix and logGroupNamePattern are mutually exclusive parameters.")
-    groups = [g for g in store.groups.values()
-              if g.name.startswith(prefix or "") and (pattern or "").lower() in g.name.lower()]
-    page, token = _keyed_page(groups, lambda g: [g.name], False, _limit(params, DESCRIBE_LIMIT),
-                              params.get("nextToken"), "DescribeLogGroups")
-    response: dict[str, Any] = {"logGroups": [g.describe() for g in page]}
+    groups = [
+        g
+        for g in store.groups.values()
+        if g.name.startswith(prefix or "") and (pattern or "").lower() in g.name.lower()
+    ]
+    page, token = _keyed_page(
+        groups, lambda g: [g.name], False, _limit(params, DESCRIBE_LIMIT), params.get("nextToken"), "DescribeLogGroups"
+    )
+    response: dict[str, Any] = {"logGroups": [_describe_group(g) for g in page]}
     if token:
         response["nextToken"] = token
     return response
@@ -420,6 +357,7 @@ OPERATIONS: dict[str, Callable[[LogStore, dict[str, Any]], dict[str, Any]]] = {
 
 # ---- HTTP ---------------------------------------------------------------------------------------
 
+
 class LogsApi:
     """``POST /`` for the JSON-protocol Logs operations, dispatched on X-Amz-Target."""
 
@@ -434,13 +372,16 @@ class LogsApi:
         service, _, operation = target.partition(".")
         if service != TARGET_PREFIX:
             # Another JSON-protocol service may share this path later; for now none answers here.
-            return LogsApiError("UnknownOperationException",
-                                f"No service on this endpoint answers X-Amz-Target {target!r}", 404).response()
+            return LogsApiError(
+                "UnknownOperationException", f"No service on this endpoint answers X-Amz-Target {target!r}", 404
+            ).response()
         handler = OPERATIONS.get(operation)
         if handler is None:
-            return LogsApiError("UnknownOperationException",
-                                f"The lambench emulator does not implement Logs operation {operation!r}; "
-                                f"it serves {', '.join(OPERATIONS)}").response()
+            return LogsApiError(
+                "UnknownOperationException",
+                f"The lambench emulator does not implement Logs operation {operation!r}; "
+                f"it serves {', '.join(OPERATIONS)}",
+            ).response()
         try:
             return _json_response(handler(self.store, _params(await request.read())))
         except LogsApiError as err:

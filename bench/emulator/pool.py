@@ -14,14 +14,14 @@ import collections
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
+from ..awsfacts import vcpus_for
 from . import logformat
 from .cgroups import Cgroups
 from .concurrency import ConcurrencyGate
-from ..awsfacts import vcpus_for
 from .environment import ExecutionEnvironment, InitFailure, Invocation, RuntimeAnswer
 from .registry import FunctionVersion
 from .runtime_api import RuntimeApi
@@ -54,8 +54,15 @@ class PoolSettings:
 
 
 class EnvironmentPool:
-    def __init__(self, runtime_api: RuntimeApi, state_dir: Path, log_sink: Callable[[str, str, str], None],
-                 cgroups: Cgroups | None, gate: ConcurrencyGate, settings: PoolSettings) -> None:
+    def __init__(
+        self,
+        runtime_api: RuntimeApi,
+        state_dir: Path,
+        log_sink: Callable[[str, str, str], None],
+        cgroups: Cgroups | None,
+        gate: ConcurrencyGate,
+        settings: PoolSettings,
+    ) -> None:
         self.runtime_api = runtime_api
         self.state_dir = state_dir
         self.log_sink = log_sink
@@ -63,7 +70,9 @@ class EnvironmentPool:
         self.gate = gate
         self.settings = settings
         self._idle: dict[str, dict[Key, list[ExecutionEnvironment]]] = {
-            ON_DEMAND: collections.defaultdict(list), PROVISIONED: collections.defaultdict(list)}
+            ON_DEMAND: collections.defaultdict(list),
+            PROVISIONED: collections.defaultdict(list),
+        }
         self._ports: dict[str, int] = {}
         self._all: dict[str, ExecutionEnvironment] = {}
         self.stats: collections.Counter = collections.Counter()
@@ -74,20 +83,25 @@ class EnvironmentPool:
         return version.name, version.version, version.revision_id
 
     def environments(self, name: str | None = None, init_type: str | None = None) -> list[ExecutionEnvironment]:
-        return [e for e in self._all.values()
-                if (name is None or e.version.name == name) and (init_type is None or e.init_type == init_type)]
+        return [
+            e
+            for e in self._all.values()
+            if (name is None or e.version.name == name) and (init_type is None or e.init_type == init_type)
+        ]
 
     # ---- invoke ---------------------------------------------------------------------------------
-    async def invoke(self, version: FunctionVersion, payload: bytes, client_context: str | None = None,
-                     request_id: str | None = None) -> Outcome:
+    async def invoke(
+        self, version: FunctionVersion, payload: bytes, client_context: str | None = None, request_id: str | None = None
+    ) -> Outcome:
         self.gate.admit(version.name)
         try:
             return await self._invoke(version, payload, client_context, request_id or str(uuid.uuid4()))
         finally:
             self.gate.release(version.name)
 
-    async def _invoke(self, version: FunctionVersion, payload: bytes, client_context: str | None,
-                      request_id: str) -> Outcome:
+    async def _invoke(
+        self, version: FunctionVersion, payload: bytes, client_context: str | None, request_id: str
+    ) -> Outcome:
         env = self._take_idle(version)
         init_ms = None
         if env is None:
@@ -102,7 +116,9 @@ class EnvironmentPool:
         self.stats["cold_starts"] += init_ms is not None
         self.stats[f"served_{env.init_type}"] += 1
         invocation = Invocation(
-            request_id=request_id, payload=payload or b"{}", invoked_arn=version.arn,
+            request_id=request_id,
+            payload=payload or b"{}",
+            invoked_arn=version.arn,
             deadline_epoch_ms=int(time.time() * 1000 + version.timeout_s * 1000),
             client_context=client_context,
         )
@@ -125,15 +141,21 @@ class EnvironmentPool:
             idle = self._idle[kind].get(key)
             while idle:
                 env = idle.pop()
-                if env.usable and env.process.returncode is None:
+                if env.usable and env.process is not None and env.process.returncode is None:
                     return env
                 asyncio.ensure_future(self._discard(env))
         return None
 
     def _new_environment(self, version: FunctionVersion, init_type: str) -> ExecutionEnvironment:
-        env = ExecutionEnvironment(version, self.state_dir, self.log_sink, self.settings.cpu_mode, init_type,
-                                   watchdog=self.settings.memory_mode == "watchdog",
-                                   init_timeout_s=self.settings.init_timeout_s)
+        env = ExecutionEnvironment(
+            version,
+            self.state_dir,
+            self.log_sink,
+            self.settings.cpu_mode,
+            init_type,
+            watchdog=self.settings.memory_mode == "watchdog",
+            init_timeout_s=self.settings.init_timeout_s,
+        )
         if self.cgroups is not None:
             env.groups = self.cgroups.prepare(env.env_id, vcpus_for(version.memory_mb), version.memory_mb)
         return env
@@ -145,11 +167,17 @@ class EnvironmentPool:
         self.log_sink(env.version.name, env.log_stream, logformat.init_start_line(env.version.runtime))
         return await env.start(port)
 
-    def _finish(self, env: ExecutionEnvironment, inv: Invocation, answer: RuntimeAnswer | None,
-                init_ms: float | None, start: str) -> Outcome:
+    def _finish(
+        self,
+        env: ExecutionEnvironment,
+        inv: Invocation,
+        answer: RuntimeAnswer | None,
+        init_ms: float | None,
+        start: str,
+    ) -> Outcome:
         version = env.version
         t_sent = inv.t_sent if inv.t_sent is not None else inv.t_done
-        duration_ms = max(0.0, (inv.t_done - t_sent) * 1000.0) if t_sent else 0.0
+        duration_ms = max(0.0, (inv.t_done - t_sent) * 1000.0) if t_sent and inv.t_done else 0.0
         lines = env.take_init_lines() + [start] + inv.log_lines
         status = error_type = None
         if answer is None:
@@ -160,20 +188,38 @@ class EnvironmentPool:
             answer = RuntimeAnswer(False, _json({"errorType": error_type, "errorMessage": message}), error_type)
         elif answer.error_type == "Runtime.ExitError":
             status, error_type = "error", "Runtime.OutOfMemory" if env.oom else "Runtime.ExitError"
-        report = logformat.report_line(inv.request_id, duration_ms, version.memory_mb,
-                                       env.max_memory_mb(), init_ms, status, error_type)
+        report = logformat.report_line(
+            inv.request_id, duration_ms, version.memory_mb, env.max_memory_mb(), init_ms, status, error_type
+        )
         tail = [logformat.end_line(inv.request_id), report]
         for line in tail:
             self.log_sink(version.name, env.log_stream, line)
-        return Outcome(inv.request_id, version.version, answer.body, not answer.ok,
-                       answer.error_type, lines + tail, init_ms is not None, env.init_type)
+        return Outcome(
+            inv.request_id,
+            version.version,
+            answer.body,
+            not answer.ok,
+            answer.error_type,
+            lines + tail,
+            init_ms is not None,
+            env.init_type,
+        )
 
     def _init_failed(self, version: FunctionVersion, request_id: str, failure: InitFailure) -> Outcome:
-        report = logformat.report_line(request_id, 0.0, version.memory_mb, 0, failure.init_ms,
-                                       "error", failure.error_type)
+        report = logformat.report_line(
+            request_id, 0.0, version.memory_mb, 0, failure.init_ms, "error", failure.error_type
+        )
         self.log_sink(version.name, f"init-failure/{request_id}", report)
-        return Outcome(request_id, version.version, failure.body, True, failure.error_type,
-                       failure.log_lines + [report], True, ON_DEMAND)
+        return Outcome(
+            request_id,
+            version.version,
+            failure.body,
+            True,
+            failure.error_type,
+            failure.log_lines + [report],
+            True,
+            ON_DEMAND,
+        )
 
     # ---- provisioned concurrency --------------------------------------------------------------
     async def provision(self, version: FunctionVersion, count: int) -> int:
@@ -181,7 +227,7 @@ class EnvironmentPool:
         envs = [self._new_environment(version, PROVISIONED) for _ in range(count)]
         results = await asyncio.gather(*(self._start(env) for env in envs), return_exceptions=True)
         ready = 0
-        for env, result in zip(envs, results):
+        for env, result in zip(envs, results, strict=True):
             if isinstance(result, BaseException):
                 await self._discard(env)
             else:
@@ -224,9 +270,12 @@ class EnvironmentPool:
     async def reap_idle(self) -> int:
         """Reclaim on-demand environments idle too long or alive too long (provisioned ones stay)."""
         now = time.monotonic()
-        stale = [env for idle in self._idle[ON_DEMAND].values() for env in idle
-                 if now - env.last_used > self.settings.idle_timeout_s
-                 or now - env.started_at > self.settings.max_lifetime_s]
+        stale = [
+            env
+            for idle in self._idle[ON_DEMAND].values()
+            for env in idle
+            if now - env.last_used > self.settings.idle_timeout_s or now - env.started_at > self.settings.max_lifetime_s
+        ]
         for env in stale:
             await self._discard(env)
         self.stats["evicted"] += len(stale)

@@ -46,8 +46,11 @@ class ProvisionedConfig:
 
 
 def not_configured(name: str, qualifier: str) -> LambdaApiError:
-    return LambdaApiError(404, "ProvisionedConcurrencyConfigNotFoundException",
-                          f"No Provisioned Concurrency Config found for this function: {function_arn(name, qualifier)}")
+    return LambdaApiError(
+        404,
+        "ProvisionedConcurrencyConfigNotFoundException",
+        f"No Provisioned Concurrency Config found for this function: {function_arn(name, qualifier)}",
+    )
 
 
 class ProvisionedConcurrency:

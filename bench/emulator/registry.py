@@ -16,6 +16,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .apierrors import conflict, invalid, not_found
 
@@ -118,7 +119,7 @@ class Alias:
         return self.function_version
 
     def describe(self, function_name: str) -> dict:
-        described = {
+        described: dict[str, Any] = {
             "AliasArn": function_arn(function_name, self.name),
             "Name": self.name,
             "FunctionVersion": self.function_version,
@@ -166,8 +167,11 @@ class Function:
             if newest.same_deployment(self.latest):
                 return newest
         version = dataclasses.replace(
-            self.latest, version=str(self.next_version), description=description or self.latest.description,
-            revision_id=str(uuid.uuid4()), last_modified=_timestamp(),
+            self.latest,
+            version=str(self.next_version),
+            description=description or self.latest.description,
+            revision_id=str(uuid.uuid4()),
+            last_modified=_timestamp(),
         )
         self.versions[version.version] = version
         self.next_version += 1
@@ -206,7 +210,9 @@ class Registry:
             try:
                 _extract(data, target)
             except zipfile.BadZipFile:
-                raise invalid("Could not unzip uploaded file. Please check your file, then try to upload again.") from None
+                raise invalid(
+                    "Could not unzip uploaded file. Please check your file, then try to upload again."
+                ) from None
         return target, sha, len(data)
 
     def create(self, version: FunctionVersion) -> Function:

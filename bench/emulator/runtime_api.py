@@ -7,6 +7,7 @@ process starts, because awslambdaric exits on any failed /next.
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from aiohttp import web
@@ -19,12 +20,14 @@ PREFIX = "/2018-06-01/runtime"
 class RuntimeApi:
     def __init__(self) -> None:
         self.app = web.Application(client_max_size=7 * 1024 * 1024)
-        self.app.add_routes([
-            web.get(f"{PREFIX}/invocation/next", self._next),
-            web.post(f"{PREFIX}/invocation/{{request_id}}/response", self._response),
-            web.post(f"{PREFIX}/invocation/{{request_id}}/error", self._error),
-            web.post(f"{PREFIX}/init/error", self._init_error),
-        ])
+        self.app.add_routes(
+            [
+                web.get(f"{PREFIX}/invocation/next", self._next),
+                web.post(f"{PREFIX}/invocation/{{request_id}}/response", self._response),
+                web.post(f"{PREFIX}/invocation/{{request_id}}/error", self._error),
+                web.post(f"{PREFIX}/init/error", self._init_error),
+            ]
+        )
         # handler_cancellation: a dead runtime's /next long-poll must not swallow the next event.
         self.runner = web.AppRunner(self.app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None)
         self._by_port: dict[int, ExecutionEnvironment] = {}
@@ -36,7 +39,7 @@ class RuntimeApi:
     async def open(self, env: ExecutionEnvironment) -> int:
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]
+        port = bound_port(site)
         self._by_port[port] = env
         self._sites[port] = site
         return port
@@ -51,6 +54,7 @@ class RuntimeApi:
         await self.runner.cleanup()
 
     def _env(self, request: web.Request) -> ExecutionEnvironment:
+        assert request.transport is not None, "a request being handled has its transport"
         port = request.transport.get_extra_info("sockname")[1]
         env = self._by_port.get(port)
         if env is None:
@@ -65,7 +69,9 @@ class RuntimeApi:
             "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
             "Lambda-Runtime-Deadline-Ms": str(invocation.deadline_epoch_ms),
             "Lambda-Runtime-Invoked-Function-Arn": invocation.invoked_arn,
-            "Lambda-Runtime-Trace-Id": f"Root=1-{invocation.request_id[:8]}-{invocation.request_id[9:13]}00000000000000000000;Sampled=0",
+            "Lambda-Runtime-Trace-Id": (
+                f"Root=1-{invocation.request_id[:8]}-{invocation.request_id[9:13]}00000000000000000000;Sampled=0"
+            ),
         }
         if invocation.client_context:
             headers["Lambda-Runtime-Client-Context"] = invocation.client_context
@@ -98,3 +104,10 @@ def _error_type(body: bytes) -> str:
         return str(json.loads(body).get("errorType") or "Unhandled")
     except (ValueError, AttributeError):
         return "Unhandled"
+
+
+def bound_port(site: web.TCPSite) -> int:
+    """The port a started site listens on (it was asked for port 0: any free one)."""
+    server = site._server  # aiohttp keeps the asyncio server here; it has no public accessor
+    assert isinstance(server, asyncio.base_events.Server), "the site has not started"
+    return int(server.sockets[0].getsockname()[1])

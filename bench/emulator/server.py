@@ -26,11 +26,12 @@ from .concurrency import SCALE_BURST, ConcurrencyGate
 from .concurrency_api import ConcurrencyApi
 from .control import ControlPlane
 from .invoke import InvokeApi, InvokeSettings
-from .logs_api import LogsApi, LogStore
+from .logs_api import LogsApi
+from .logstore import LogStore
 from .pool import EnvironmentPool, PoolSettings
 from .provisioned import ProvisionedConcurrency
 from .registry import Registry
-from .runtime_api import RuntimeApi
+from .runtime_api import RuntimeApi, bound_port
 
 HOST = "127.0.0.1"
 
@@ -60,30 +61,55 @@ def _choose(flag: str, requested: str, allowed: bool, enforced: str, fallback: s
 
 def choose_memory_mode(requested: str, cgroups: Cgroups) -> str:
     """cgroup (the memory controller), else watchdog (the emulator polls each environment's RSS)."""
-    return _choose("--memory-mode", requested, cgroups.memory is not None, "cgroup", "watchdog",
-                   "a cgroup v1 memory controller or cgroup v2 memory.max")
+    return _choose(
+        "--memory-mode",
+        requested,
+        cgroups.memory is not None,
+        "cgroup",
+        "watchdog",
+        "a cgroup v1 memory controller or cgroup v2 memory.max",
+    )
 
 
 def choose_cpu_mode(requested: str, cgroups: Cgroups) -> str:
     """quota (CFS quota), else dilation (each invocation stretched by its measured CPU time)."""
-    return _choose("--cpu-mode", requested, cgroups.cpu is not None, "quota", "dilation",
-                   "a cgroup v1 cpu controller or cgroup v2 cpu.max")
+    return _choose(
+        "--cpu-mode",
+        requested,
+        cgroups.cpu is not None,
+        "quota",
+        "dilation",
+        "a cgroup v1 cpu controller or cgroup v2 cpu.max",
+    )
 
 
 class Emulator:
     def __init__(self, settings: EmulatorSettings) -> None:
         self.settings = settings
         self.state_dir = Path(tempfile.mkdtemp(prefix="lambench-emulator-"))
-        self.cgroups = Cgroups.create(want_cpu=settings.cpu_mode in ("auto", "quota"),
-                                      want_memory=settings.memory_mode in ("auto", "cgroup"))
+        self.cgroups = Cgroups.create(
+            want_cpu=settings.cpu_mode in ("auto", "quota"), want_memory=settings.memory_mode in ("auto", "cgroup")
+        )
         self.cpu_mode = choose_cpu_mode(settings.cpu_mode, self.cgroups)
         self.memory_mode = choose_memory_mode(settings.memory_mode, self.cgroups)
         self.logs = LogStore()
         self.registry = Registry(self.state_dir)
         self.runtime_api = RuntimeApi()
         self.gate = ConcurrencyGate(settings.account_concurrency, settings.scaling_burst)
-        self.pool = EnvironmentPool(self.runtime_api, self.state_dir, self.logs, self.cgroups, self.gate, PoolSettings(
-            self.cpu_mode, self.memory_mode, settings.idle_timeout_s, settings.max_lifetime_s, settings.init_timeout_s))
+        self.pool = EnvironmentPool(
+            self.runtime_api,
+            self.state_dir,
+            self.logs,
+            self.cgroups,
+            self.gate,
+            PoolSettings(
+                self.cpu_mode,
+                self.memory_mode,
+                settings.idle_timeout_s,
+                settings.max_lifetime_s,
+                settings.init_timeout_s,
+            ),
+        )
         self.provisioned = ProvisionedConcurrency(self.pool)
         self.invoke_api = InvokeApi(self.registry, self.pool, settings.invoke)
         self.app = web.Application(middlewares=[aws_errors], client_max_size=7 * 1024 * 1024)
@@ -97,19 +123,24 @@ class Emulator:
         self.port = 0
 
     async def info(self, request: web.Request) -> web.Response:
-        return web.json_response({
-            "emulator": "lambench", "cpu_mode": self.cpu_mode, "memory_mode": self.memory_mode,
-            "python": platform.python_version(), "executable": sys.executable,
-            "environments": len(self.pool.environments()),
-            "served": dict(self.pool.stats),
-        })
+        return web.json_response(
+            {
+                "emulator": "lambench",
+                "cpu_mode": self.cpu_mode,
+                "memory_mode": self.memory_mode,
+                "python": platform.python_version(),
+                "executable": sys.executable,
+                "environments": len(self.pool.environments()),
+                "served": dict(self.pool.stats),
+            }
+        )
 
     async def start(self) -> int:
         await self.runtime_api.start()
         await self.runner.setup()
         site = web.TCPSite(self.runner, HOST, self.settings.port)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        self.port = bound_port(site)
         return self.port
 
     async def reap_forever(self) -> None:
