@@ -15,7 +15,17 @@ PLACEHOLDER_CREDENTIALS = {"aws_access_key_id": "lambench", "aws_secret_access_k
 
 
 def is_local(endpoint_url: str | None) -> bool:
-    return bool(endpoint_url) and ("//127." in endpoint_url or "//localhost" in endpoint_url)
+    return endpoint_url is not None and ("//127." in endpoint_url or "//localhost" in endpoint_url)
+
+
+def control_plane_config() -> Config:
+    """The config for deploy and teardown clients (VariantDeployer's).
+
+    Their calls are few and a run depends on each, while AWS throttles the Lambda control plane
+    per account: standard mode backs off and retries throttles and 5xx, here up to 5 times.
+    A new Config each call because botocore rewrites a client's retries dict in place.
+    """
+    return Config(retries={"mode": "standard", "max_attempts": 5})
 
 
 def client(service: str, endpoint_url: str | None, region: str, config: Config | None = None) -> Any:

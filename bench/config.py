@@ -1,19 +1,22 @@
 """bench.toml: read with tomllib, validated into a frozen BenchConfig.
 
 Every problem is reported as one line that names the file, the field and what is allowed,
-e.g. ``bench.toml: variants.memory_mb[2] = 64: must be 128..10240``.
+e.g. ``bench.toml: variants.memory_mb[2] = 64: must be 128..10240``. Lambda's own rules
+(memory, timeout, architecture, function name) live once, in bench/targets/spec.py; this
+module applies them and names the file and field.
 """
 
 from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import awsfacts
 from .errors import UserError
+from .targets import FunctionSpec, architecture_problem, memory_sizes_problem, name_problem, timeout_problem
 
 TARGET_KINDS = ("local", "aws")
 PYTHON_RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
@@ -64,6 +67,19 @@ class BenchConfig:
     def payload_bytes(self) -> bytes:
         return json.dumps(self.load.payload).encode()
 
+    def function_spec(self) -> FunctionSpec:
+        """What bench/targets deploys: the [function] table as a FunctionSpec."""
+        f = self.function
+        return FunctionSpec(
+            name=f.name,
+            source=f.source,
+            handler=f.handler,
+            runtime=f.runtime,
+            architecture=f.architecture,
+            timeout_s=f.timeout_s,
+            environment=dict(f.environment),
+        )
+
 
 class _Section:
     """Reads one table of the file, naming ``file: table.key`` in every error."""
@@ -91,6 +107,16 @@ class _Section:
             raise self.error(self.name(key), value, allowed or f"must be {_kind_name(kind)}")
         return value
 
+    def checked(self, key: str, rule: Callable[[Any], str | None], default: Any = ...) -> Any:
+        """The value at ``key``, judged by ``rule``, which answers with what is allowed or None."""
+        if key not in self.data and default is ...:
+            raise UserError(f"{self.where}: {self.name(key)} is missing: required")
+        value = self.data.get(key, default)
+        problem = rule(value)
+        if problem:
+            raise self.error(self.name(key), value, problem)
+        return value
+
     def choice(self, key: str, choices: tuple[str, ...], default: Any = ...) -> str:
         allowed = "must be one of " + ", ".join(choices)
         value = self.get(key, str, default, allowed)
@@ -116,12 +142,25 @@ def _tuple(kind) -> tuple:
 
 
 def _kind_name(kind) -> str:
-    names = {str: "a string", int: "an integer", float: "a number", dict: "a table", list: "a list", bool: "true or false"}
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        dict: "a table",
+        list: "a list",
+        bool: "true or false",
+    }
     return " or ".join(names.get(k, k.__name__) for k in _tuple(kind))
 
 
 def _show(value: Any) -> str:
-    return json.dumps(value) if isinstance(value, str) else repr(value) if not isinstance(value, bool) else str(value).lower()
+    return (
+        json.dumps(value)
+        if isinstance(value, str)
+        else repr(value)
+        if not isinstance(value, bool)
+        else str(value).lower()
+    )
 
 
 def load_config(path: Path) -> BenchConfig:
@@ -156,8 +195,9 @@ def _target(s: _Section) -> TargetConfig:
     endpoint = s.get("endpoint", str, "") or None
     if endpoint and not endpoint.startswith(("http://", "https://")):
         raise s.error(s.name("endpoint"), endpoint, "must be an http:// or https:// URL, or empty")
-    return TargetConfig(kind=s.choice("kind", TARGET_KINDS, "local"), region=s.get("region", str, "us-east-1"),
-                        endpoint=endpoint)
+    return TargetConfig(
+        kind=s.choice("kind", TARGET_KINDS, "local"), region=s.get("region", str, "us-east-1"), endpoint=endpoint
+    )
 
 
 def _function(s: _Section, base: Path) -> FunctionConfig:
@@ -173,25 +213,23 @@ def _function(s: _Section, base: Path) -> FunctionConfig:
         if not isinstance(value, str):
             raise s.error(s.name(f"environment.{key}"), value, "must be a string")
     return FunctionConfig(
-        name=s.get("name", str), source=source, handler=handler,
+        name=s.checked("name", name_problem),
+        source=source,
+        handler=handler,
         runtime=s.choice("runtime", PYTHON_RUNTIMES, "python3.12"),
-        architecture=s.choice("architecture", awsfacts.ARCHITECTURES, "x86_64"),
-        timeout_s=s.number("timeout_s", awsfacts.TIMEOUT_MIN_S, awsfacts.TIMEOUT_MAX_S, 30, int),
+        architecture=s.checked("architecture", architecture_problem, "x86_64"),
+        timeout_s=s.checked("timeout_s", timeout_problem, 30),
         environment=dict(environment),
     )
 
 
 def _variants(s: _Section) -> tuple[int, ...]:
     s.unknown({"memory_mb"})
-    sizes = s.get("memory_mb", list, allowed="a list of integers from 128 to 10240")
-    if not sizes:
-        raise s.error(s.name("memory_mb"), sizes, "must list at least one memory size")
-    low, high = awsfacts.MEMORY_MIN_MB, awsfacts.MEMORY_MAX_MB
-    for i, size in enumerate(sizes):
-        if not isinstance(size, int) or isinstance(size, bool) or not low <= size <= high:
-            raise s.error(f"variants.memory_mb[{i}]", size, f"must be {low}..{high}")
-    if len(set(sizes)) != len(sizes):
-        raise s.error(s.name("memory_mb"), sizes, "must not repeat a memory size")
+    sizes = s.get("memory_mb", list, allowed="must be a list of memory sizes in MB, e.g. [128, 512, 1024]")
+    problem = memory_sizes_problem(sizes)
+    if problem:
+        index = "" if problem.index is None else f"[{problem.index}]"
+        raise s.error(s.name("memory_mb") + index, problem.value, problem.allowed)
     return tuple(sizes)
 
 

@@ -53,24 +53,36 @@ def test_a_good_file_loads_with_defaults(tmp_path):
     assert config.reports_dir == tmp_path / "reports"
 
 
-@pytest.mark.parametrize("old, new, expected", [
-    ("memory_mb = [128, 512, 1024]", "memory_mb = [128, 512, 64]",
-     "variants.memory_mb[2] = 64: must be 128..10240"),
-    ("memory_mb = [128, 512, 1024]", "memory_mb = [128, 10241]",
-     "variants.memory_mb[1] = 10241: must be 128..10240"),
-    ("memory_mb = [128, 512, 1024]", 'memory_mb = [128, "512"]',
-     'variants.memory_mb[1] = "512": must be 128..10240'),
-    ("memory_mb = [128, 512, 1024]", "memory_mb = [128, 128]", "must not repeat a memory size"),
-    ("memory_mb = [128, 512, 1024]", "memory_mb = []", "must list at least one memory size"),
-    ('kind = "local"', 'kind = "gcp"', 'target.kind = "gcp": must be one of local, aws'),
-    ("users = 2", "users = 0", "load.users = 0: must be 1..10000"),
-    ("users = 2", "users = 2.5", "load.users = 2.5: must be 1..10000"),
-    ("run_time_s = 5", 'run_time_s = "5s"', 'load.run_time_s = "5s": must be 1..86400'),
-    ('handler = "app.handler"', 'handler = "handler"', 'function.handler = "handler": must be module.function'),
-    ('source = "src"', 'source = "nowhere"', 'function.source = "nowhere": must be a folder'),
-    ('[load]', '[load]\nspeed = 3', "load.speed: unknown field"),
-    ('name = "f"\n', '', "function.name is missing"),
-])
+@pytest.mark.parametrize(
+    "old, new, expected",
+    [
+        (
+            "memory_mb = [128, 512, 1024]",
+            "memory_mb = [128, 512, 64]",
+            "variants.memory_mb[2] = 64: must be 128..10240",
+        ),
+        (
+            "memory_mb = [128, 512, 1024]",
+            "memory_mb = [128, 10241]",
+            "variants.memory_mb[1] = 10241: must be 128..10240",
+        ),
+        (
+            "memory_mb = [128, 512, 1024]",
+            'memory_mb = [128, "512"]',
+            'variants.memory_mb[1] = "512": must be 128..10240',
+        ),
+        ("memory_mb = [128, 512, 1024]", "memory_mb = [128, 128]", "must not repeat a memory size"),
+        ("memory_mb = [128, 512, 1024]", "memory_mb = []", "must list at least one memory size"),
+        ('kind = "local"', 'kind = "gcp"', 'target.kind = "gcp": must be one of local, aws'),
+        ("users = 2", "users = 0", "load.users = 0: must be 1..10000"),
+        ("users = 2", "users = 2.5", "load.users = 2.5: must be 1..10000"),
+        ("run_time_s = 5", 'run_time_s = "5s"', 'load.run_time_s = "5s": must be 1..86400'),
+        ('handler = "app.handler"', 'handler = "handler"', 'function.handler = "handler": must be module.function'),
+        ('source = "src"', 'source = "nowhere"', 'function.source = "nowhere": must be a folder'),
+        ("[load]", "[load]\nspeed = 3", "load.speed: unknown field"),
+        ('name = "f"\n', "", "function.name is missing"),
+    ],
+)
 def test_bad_values_name_the_field_and_what_is_allowed(tmp_path, old, new, expected):
     assert old in GOOD
     message = error_of(tmp_path, GOOD.replace(old, new, 1))
@@ -86,12 +98,18 @@ def test_invalid_toml_and_missing_file(tmp_path):
 
 def test_the_cli_prints_one_line_and_exits_2(tmp_path):
     write(tmp_path, GOOD.replace("[128, 512, 1024]", "[128, 512, 64]"))
-    result = subprocess.run([sys.executable, "-m", "bench", "run"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=120,
-                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)})
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "run"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "lambench: error: bench.toml: variants.memory_mb[2] = 64: must be 128..10240"]
+        "lambench: error: bench.toml: variants.memory_mb[2] = 64: must be 128..10240"
+    ]
     assert "Traceback" not in result.stdout + result.stderr
 
 
@@ -102,8 +120,13 @@ def test_the_shipped_bench_toml_is_valid():
 
 
 def test_paths_and_route_for_api_gateway_runs(tmp_path):
-    config = load_config(write(tmp_path, GOOD.replace("[load]", '[load]\npaths = ["direct", "apigw-http"]\nroute = "/cpu?n=5"')))
+    config = load_config(
+        write(tmp_path, GOOD.replace("[load]", '[load]\npaths = ["direct", "apigw-http"]\nroute = "/cpu?n=5"'))
+    )
     assert config.load.paths == ("direct", "apigw-http") and config.load.route == "/cpu?n=5"
     assert 'load.paths[1] = "apigw": must be one of direct, apigw-http, apigw-rest' in error_of(
-        tmp_path, GOOD.replace("[load]", '[load]\npaths = ["direct", "apigw"]'))
-    assert "load.route = \"cpu\": must start with /" in error_of(tmp_path, GOOD.replace("[load]", '[load]\nroute = "cpu"'))
+        tmp_path, GOOD.replace("[load]", '[load]\npaths = ["direct", "apigw"]')
+    )
+    assert 'load.route = "cpu": must start with /' in error_of(
+        tmp_path, GOOD.replace("[load]", '[load]\nroute = "cpu"')
+    )

@@ -52,7 +52,9 @@ def start_emulator(log_path: Path, port: int = 0, extra_args: tuple[str, ...] = 
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "bench.emulator", "--port", str(port), *extra_args],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:

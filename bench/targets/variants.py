@@ -1,68 +1,32 @@
 """Memory variants of one Lambda function: one published version and one ``mem-<MB>`` alias each.
 
 This is the one boto3 code path for the bundled emulator, moto and real AWS; only the
-client's ``endpoint_url`` differs. A variant is prepared by setting the memory on
-$LATEST, waiting for the update, publishing a version (which freezes that memory) and
-pointing the alias ``mem-<MB>`` at it. The deployer records what it created so that
-teardown removes exactly that, and never a function that existed before.
+client's ``endpoint_url`` differs (bench/awsclient.py makes it). A variant is prepared by
+setting the memory on $LATEST, waiting for the update, publishing a version (which freezes
+that memory) and pointing the alias ``mem-<MB>`` at it. The deployer records what it
+created so that teardown removes exactly that, and never a function that existed before.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import io
-import os
-import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bench import awsfacts
-from bench.errors import UserError
+from bench.targets.package import code_sha256, zip_folder
+from bench.targets.spec import FunctionSpec, validate_memory, validate_memory_sizes
 
-DEFAULT_ROLE = "arn:aws:iam::123456789012:role/lambench-execution"
 ALIAS_PREFIX = "mem-"
 
 # Delay=1 suits both: the emulator and moto settle at once, AWS within a few seconds.
 # 300 attempts is botocore's own ceiling for these waiters (about five minutes).
 WAITER_CONFIG = {"Delay": 1, "MaxAttempts": 300}
 
-# The DOS epoch: the earliest timestamp a zip entry can hold, so no build clock leaks in.
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-_SKIPPED_DIRS = frozenset({"__pycache__"})
-_SKIPPED_SUFFIXES = frozenset({".pyc"})
-
 
 class DeployError(Exception):
     """The service did something that leaves a variant unusable (not bad user input)."""
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    """What to deploy: a source folder and the configuration every variant shares."""
-
-    name: str
-    source: Path
-    handler: str = "app.lambda_handler"
-    runtime: str = "python3.12"
-    architecture: str = "x86_64"
-    timeout_s: int = 30
-    environment: dict[str, str] = field(default_factory=dict)
-    role: str = DEFAULT_ROLE
-
-    def __post_init__(self) -> None:
-        if not self.name:
-            raise UserError("function name: must not be empty")
-        if self.architecture not in awsfacts.ARCHITECTURES:
-            allowed = ", ".join(awsfacts.ARCHITECTURES)
-            raise UserError(f"architecture {self.architecture!r}: allowed values are {allowed}")
-        _check_timeout(self.timeout_s)
-        # Copies, so a caller that later mutates its dict cannot change a spec in flight.
-        object.__setattr__(self, "source", Path(self.source))
-        object.__setattr__(self, "environment", {str(k): str(v) for k, v in self.environment.items()})
 
 
 @dataclass(frozen=True)
@@ -88,90 +52,6 @@ def alias_name(memory_mb: int) -> str:
     return f"{ALIAS_PREFIX}{memory_mb}"
 
 
-def validate_memory(memory_mb: Any) -> int:
-    """Return ``memory_mb`` if Lambda accepts it; else raise UserError saying what is allowed."""
-    lo, hi = awsfacts.MEMORY_MIN_MB, awsfacts.MEMORY_MAX_MB
-    # bool is an int subclass; True would otherwise pass as 1 MB and fail below with a worse message.
-    if isinstance(memory_mb, bool) or not isinstance(memory_mb, int):
-        raise UserError(f"memory size {memory_mb!r}: must be a whole number of MB from {lo} to {hi}")
-    if not lo <= memory_mb <= hi:
-        raise UserError(f"memory size {memory_mb} MB: Lambda allows {lo} to {hi} MB in 1 MB steps")
-    return memory_mb
-
-
-def _check_timeout(timeout_s: Any) -> None:
-    lo, hi = awsfacts.TIMEOUT_MIN_S, awsfacts.TIMEOUT_MAX_S
-    if isinstance(timeout_s, bool) or not isinstance(timeout_s, int) or not lo <= timeout_s <= hi:
-        raise UserError(f"timeout {timeout_s!r}: must be a whole number of seconds from {lo} to {hi}")
-
-
-def _validate_sizes(memory_sizes: Iterable[Any]) -> list[int]:
-    sizes = [validate_memory(m) for m in memory_sizes]
-    if not sizes:
-        raise UserError("memory sizes: give at least one")
-    duplicates = sorted({m for m in sizes if sizes.count(m) > 1})
-    if duplicates:
-        raise UserError(f"memory sizes: each size may appear once; repeated: {duplicates}")
-    return sizes
-
-
-# ----------------------------------------------------------------------------- packaging
-
-
-def _is_packaged(relative: Path) -> bool:
-    if any(part in _SKIPPED_DIRS for part in relative.parts):
-        return False
-    return relative.suffix not in _SKIPPED_SUFFIXES
-
-
-def _zip_entry(relative: Path, path: Path) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(relative.as_posix(), date_time=_ZIP_EPOCH)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    # Fixed modes rather than the file's own, which depend on the checkout's umask.
-    mode = 0o755 if os.access(path, os.X_OK) else 0o644
-    info.external_attr = (0o100000 | mode) << 16
-    info.create_system = 3  # Unix, so Lambda honours the mode bits on every host
-    return info
-
-
-def zip_folder(folder: Path) -> bytes:
-    """Zip a function's source folder byte-for-byte reproducibly.
-
-    Entries are sorted, timestamps fixed and __pycache__/*.pyc left out, so the same
-    sources give the same CodeSha256 and an unchanged function is not re-uploaded.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise UserError(f"function source {str(folder)!r}: not a folder")
-    files = sorted((p.relative_to(folder), p) for p in folder.rglob("*") if p.is_file())
-    files = [(relative, path) for relative, path in files if _is_packaged(relative)]
-    if not files:
-        raise UserError(f"function source {str(folder)!r}: the folder has no files to deploy")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for relative, path in files:
-            archive.writestr(_zip_entry(relative, path), path.read_bytes(), compresslevel=6)
-    return buffer.getvalue()
-
-
-def code_sha256(zip_bytes: bytes) -> str:
-    """The CodeSha256 Lambda reports for a zip: base64 of its SHA-256 digest."""
-    return base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode("ascii")
-
-
-# ----------------------------------------------------------------------------- client
-
-
-def make_lambda_client(endpoint_url: str | None = None, region_name: str | None = None) -> Any:
-    """A boto3 Lambda client; ``endpoint_url`` picks the emulator or moto, None means AWS."""
-    from botocore.config import Config
-
-    from .. import awsclient
-
-    config = Config(retries={"mode": "standard", "max_attempts": 5})
-    return awsclient.client("lambda", endpoint_url, region_name or "us-east-1", config)
-
-
 def _error_code(error: ClientError) -> str:
     return error.response.get("Error", {}).get("Code", "")
 
@@ -180,11 +60,11 @@ def _is_not_found(error: ClientError) -> bool:
     return _error_code(error) == "ResourceNotFoundException"
 
 
-# ----------------------------------------------------------------------------- deployer
-
-
 class VariantDeployer:
-    """Prepares and removes memory variants through one boto3 Lambda client."""
+    """Prepares and removes memory variants through one boto3 Lambda control-plane client.
+
+    Make the client with ``awsclient.client("lambda", endpoint, region, awsclient.control_plane_config())``.
+    """
 
     def __init__(self, lambda_client: Any, waiter_config: dict[str, int] | None = None) -> None:
         self._client = lambda_client
@@ -250,9 +130,7 @@ class VariantDeployer:
                 FunctionName=spec.name, ZipFile=zip_bytes, Architectures=[spec.architecture]
             )
         self._wait("function_updated_v2", spec.name)
-        response = self._client.update_function_configuration(
-            FunctionName=spec.name, **self._shared_config(spec)
-        )
+        response = self._client.update_function_configuration(FunctionName=spec.name, **self._shared_config(spec))
         self._wait("function_updated_v2", spec.name)
         return response["FunctionArn"]
 
@@ -286,21 +164,19 @@ class VariantDeployer:
         alias_arn = self._point_alias(spec.name, alias_name(memory_mb), version)
         return Variant(name=alias_name(memory_mb), memory_mb=memory_mb, version=version, alias_arn=alias_arn)
 
-    def deploy_variants(self, spec: FunctionSpec, memory_sizes: Iterable[int]) -> list[Variant]:
+    def deploy_variants(self, spec: FunctionSpec, memory_sizes: Sequence[int]) -> list[Variant]:
         """Create or update the function, then deploy each memory size in the given order.
 
         All sizes are checked before any change.
         """
-        sizes = _validate_sizes(memory_sizes)
+        sizes = validate_memory_sizes(memory_sizes)
         self.ensure_function(spec)
         return [self.deploy_variant(spec, memory_mb) for memory_mb in sizes]
 
     def _point_alias(self, function_name: str, name: str, version: str) -> str:
         # Asking first rather than catching the create conflict: moto and AWS name that error differently.
         if self._alias_exists(function_name, name):
-            response = self._client.update_alias(
-                FunctionName=function_name, Name=name, FunctionVersion=version
-            )
+            response = self._client.update_alias(FunctionName=function_name, Name=name, FunctionVersion=version)
             return response["AliasArn"]
         response = self._client.create_alias(
             FunctionName=function_name,
