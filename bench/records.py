@@ -13,6 +13,8 @@ from typing import Any
 
 PATHS = ("direct", "apigw-http", "apigw-rest")
 STATUSES = ("ok", "function_error", "throttled", "timeout", "client_error", "transport_error")
+# The key under which a load user hands its InvocationRecord to collect, in Locust's request event context.
+CONTEXT_KEY = "lambench_record"
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import gevent
@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from botocore.credentials import RefreshableCredentials  # noqa: E402
 
 from bench.load.fastclient import FastLambdaClient  # noqa: E402
-from bench.load.invoker import LambdaInvoker, make_lambda_client  # noqa: E402
+from bench.load.invoker import LambdaInvoker, make_invoke_client  # noqa: E402
 from bench.load.settings import LoadSettings  # noqa: E402
 
 
@@ -45,15 +45,22 @@ class RecordingEvent:
 
 
 def settings_for(spec: dict, client: str, payload: str) -> LoadSettings:
-    return LoadSettings(function_name=spec["function"], variants=(spec.get("qualifier") or "unused",),
-                        endpoint_url=spec["endpoint"], region="us-east-1", payload=payload.encode(), run_id="parity",
-                        records_path=Path("unused.sqlite"), client=client)
+    return LoadSettings(
+        function_name=spec["function"],
+        variants=(spec.get("qualifier") or "unused",),
+        endpoint_url=spec["endpoint"],
+        region="us-east-1",
+        payload=payload.encode(),
+        run_id="parity",
+        records_path=Path("unused.sqlite"),
+        client=client,
+    )
 
 
 def invoke_once(spec: dict, client: str, payload: str) -> dict:
     settings = settings_for(spec, client, payload)
     event = RecordingEvent()
-    record = LambdaInvoker(make_lambda_client(settings, pool_size=4), event, settings).invoke(spec.get("qualifier"))
+    record = LambdaInvoker(make_invoke_client(settings, pool_size=4), event, settings).invoke(spec.get("qualifier"))
     (fired,) = event.fired
     return {**record.as_dict(), "locust_exception": str(fired["exception"]) if fired["exception"] else None}
 
@@ -74,13 +81,18 @@ def records_mode(spec: dict) -> dict:
 
 def requests_mode(spec: dict) -> dict:
     settings = settings_for(spec, "boto3", "{}")
-    clients = {"fast": FastLambdaClient(spec["endpoint"], "us-east-1"), "boto3": make_lambda_client(settings, 4)}
+    clients = {"fast": FastLambdaClient(spec["endpoint"], "us-east-1"), "boto3": make_invoke_client(settings, 4)}
     statuses = []
     for case in spec["cases"]:
         for name in spec["clients"]:
-            reply = clients[name].invoke(case["function"], case.get("qualifier"), base64.b64decode(case["payload_b64"]),
-                                         log_type=case.get("log_type"), invocation_type=case.get("invocation_type"),
-                                         client_context=case.get("client_context"))
+            reply = clients[name].invoke(
+                case["function"],
+                case.get("qualifier"),
+                base64.b64decode(case["payload_b64"]),
+                log_type=case.get("log_type"),
+                invocation_type=case.get("invocation_type"),
+                client_context=case.get("client_context"),
+            )
             statuses.append({"client": name, "status": reply.status})
     return {"replies": statuses}
 
@@ -92,9 +104,13 @@ def refreshing_mode(spec: dict) -> dict:
         # Expiring within botocore's advisory window (15 min), so the next use refreshes again.
         n = len(issued) + 1
         issued.append(f"AKIDREFRESH{n}")
-        expiry = datetime.now(timezone.utc) + timedelta(minutes=5)
-        return {"access_key": issued[-1], "secret_key": f"secret-{n}", "token": f"token-{n}",
-                "expiry_time": expiry.isoformat()}
+        expiry = datetime.now(UTC) + timedelta(minutes=5)
+        return {
+            "access_key": issued[-1],
+            "secret_key": f"secret-{n}",
+            "token": f"token-{n}",
+            "expiry_time": expiry.isoformat(),
+        }
 
     credentials = RefreshableCredentials.create_from_metadata(refresh(), refresh, "lambench-test")
     client = FastLambdaClient(spec["endpoint"], "us-east-1", credentials=credentials)

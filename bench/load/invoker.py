@@ -22,8 +22,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import awsclient
-from ..collect.reportline import ReportLineError, find_report
-from ..records import InvocationRecord
+from ..collect import ReportLineError, find_report
+from ..records import CONTEXT_KEY, InvocationRecord
 from .fastclient import FastLambdaClient, InvokeReply, TransportError
 from .settings import LoadSettings
 
@@ -39,12 +39,18 @@ class LambdaError(Exception):
     """A failed invoke as Locust shows it: '<status>: <error type>'."""
 
 
-def make_lambda_client(settings: LoadSettings, pool_size: int):
-    """The client ``settings.client`` names; either has ``invoke(...) -> InvokeReply``."""
+def make_invoke_client(settings: LoadSettings, pool_size: int):
+    """The invoke-path client the users share, the one ``settings.client`` names (fast or boto3);
+    either has ``invoke(...) -> InvokeReply``. Not a control-plane client: bench.awsclient makes those."""
     if settings.client == "boto3":
         return Boto3LambdaClient(settings, pool_size)
-    return FastLambdaClient(settings.endpoint_url, settings.region, pool_size=pool_size,
-                            connect_timeout_s=CONNECT_TIMEOUT_S, read_timeout_s=READ_TIMEOUT_S)
+    return FastLambdaClient(
+        settings.endpoint_url,
+        settings.region,
+        pool_size=pool_size,
+        connect_timeout_s=CONNECT_TIMEOUT_S,
+        read_timeout_s=READ_TIMEOUT_S,
+    )
 
 
 class Boto3LambdaClient:
@@ -58,24 +64,44 @@ class Boto3LambdaClient:
     _RAW_BODY = "LambenchRawBody"
 
     def __init__(self, settings: LoadSettings, pool_size: int) -> None:
-        config = Config(retries={"total_max_attempts": 1, "mode": "standard"},
-                        max_pool_connections=max(10, pool_size), connect_timeout=CONNECT_TIMEOUT_S,
-                        read_timeout=READ_TIMEOUT_S, tcp_keepalive=True)
+        config = Config(
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            max_pool_connections=max(10, pool_size),
+            connect_timeout=CONNECT_TIMEOUT_S,
+            read_timeout=READ_TIMEOUT_S,
+            tcp_keepalive=True,
+        )
         self.client = awsclient.client("lambda", settings.endpoint_url, settings.region, config)
         self.client.meta.events.register("after-call.lambda.Invoke", self._keep_error_body)
 
-    def invoke(self, function_name: str, qualifier: str | None = None, payload: bytes = b"", *,
-               log_type: str | None = None, invocation_type: str | None = None,
-               client_context: str | None = None) -> InvokeReply:
-        params = {"FunctionName": function_name, "Qualifier": qualifier, "Payload": payload, "LogType": log_type,
-                  "InvocationType": invocation_type, "ClientContext": client_context}
+    def invoke(
+        self,
+        function_name: str,
+        qualifier: str | None = None,
+        payload: bytes = b"",
+        *,
+        log_type: str | None = None,
+        invocation_type: str | None = None,
+        client_context: str | None = None,
+    ) -> InvokeReply:
+        params = {
+            "FunctionName": function_name,
+            "Qualifier": qualifier,
+            "Payload": payload,
+            "LogType": log_type,
+            "InvocationType": invocation_type,
+            "ClientContext": client_context,
+        }
         try:
             response = self.client.invoke(**{k: v for k, v in params.items() if v is not None})
             body = response["Payload"].read()
         except ClientError as err:
             metadata = err.response.get("ResponseMetadata", {})
-            return InvokeReply(metadata.get("HTTPStatusCode", 0), metadata.get("HTTPHeaders", {}),
-                               err.response.get(self._RAW_BODY, b""))
+            return InvokeReply(
+                metadata.get("HTTPStatusCode", 0),
+                metadata.get("HTTPHeaders", {}),
+                err.response.get(self._RAW_BODY, b""),
+            )
         except (BotoCoreError, OSError) as err:
             raise TransportError(type(err).__name__, str(err)) from err
         metadata = response["ResponseMetadata"]
@@ -115,14 +141,19 @@ class LambdaInvoker:
         if record.status != "ok":
             exception = LambdaError(f"{record.status}: {record.error_type}")
         self.request_event.fire(
-            request_type=REQUEST_TYPE, name=f"invoke {record.variant}", response_time=record.client_ms,
-            response_length=record.response_bytes, response=None, exception=exception,
-            context={"lambench_record": record},
+            request_type=REQUEST_TYPE,
+            name=f"invoke {record.variant}",
+            response_time=record.client_ms,
+            response_length=record.response_bytes,
+            response=None,
+            exception=exception,
+            context={CONTEXT_KEY: record},
         )
 
 
-def record_from_reply(reply: InvokeReply, client_ms: float, t_start_ns: int, variant: str,
-                      s: LoadSettings) -> InvocationRecord:
+def record_from_reply(
+    reply: InvokeReply, client_ms: float, t_start_ns: int, variant: str, s: LoadSettings
+) -> InvocationRecord:
     """The record of one Invoke answer: botocore's reading of the wire, then lambench's classification."""
     # botocore raises a ClientError for any status from 300 up.
     if reply.status >= 300:
@@ -130,14 +161,25 @@ def record_from_reply(reply: InvokeReply, client_ms: float, t_start_ns: int, var
     return _from_success_reply(reply, client_ms, t_start_ns, variant, s)
 
 
-def _record(s: LoadSettings, variant: str, t_start_ns: int, client_ms: float, status: str, **fields) -> InvocationRecord:
-    return InvocationRecord(run_id=s.run_id, variant=variant, path="direct", t_start_ns=t_start_ns,
-                            client_ms=client_ms, status=status, payload_bytes=len(s.payload),
-                            worker=s.worker, **fields)
+def _record(
+    s: LoadSettings, variant: str, t_start_ns: int, client_ms: float, status: str, **fields
+) -> InvocationRecord:
+    return InvocationRecord(
+        run_id=s.run_id,
+        variant=variant,
+        path="direct",
+        t_start_ns=t_start_ns,
+        client_ms=client_ms,
+        status=status,
+        payload_bytes=len(s.payload),
+        worker=s.worker,
+        **fields,
+    )
 
 
-def _from_success_reply(reply: InvokeReply, client_ms: float, t_start_ns: int, variant: str,
-                        s: LoadSettings) -> InvocationRecord:
+def _from_success_reply(
+    reply: InvokeReply, client_ms: float, t_start_ns: int, variant: str, s: LoadSettings
+) -> InvocationRecord:
     headers, body = reply.headers, reply.body
     status, error_type = "ok", None
     if headers.get("x-amz-function-error"):
@@ -147,8 +189,17 @@ def _from_success_reply(reply: InvokeReply, client_ms: float, t_start_ns: int, v
     request_id = headers.get("x-amzn-requestid", headers.get("x-amz-request-id"))
     report = _report(headers.get("x-amz-log-result"), request_id)
     fields = report.record_fields() if report else {"request_id": request_id}
-    return _record(s, variant, t_start_ns, client_ms, status, error_type=error_type,
-                   response_bytes=len(body), init_type=headers.get(INIT_TYPE_HEADER), **fields)
+    return _record(
+        s,
+        variant,
+        t_start_ns,
+        client_ms,
+        status,
+        error_type=error_type,
+        response_bytes=len(body),
+        init_type=headers.get(INIT_TYPE_HEADER),
+        **fields,
+    )
 
 
 def _report(log_result: str | None, request_id: str | None):
@@ -161,14 +212,14 @@ def _report(log_result: str | None, request_id: str | None):
         return None
 
 
-def _from_error_reply(reply: InvokeReply, client_ms: float, t_start_ns: int, variant: str,
-                      s: LoadSettings) -> InvocationRecord:
+def _from_error_reply(
+    reply: InvokeReply, client_ms: float, t_start_ns: int, variant: str, s: LoadSettings
+) -> InvocationRecord:
     code, body, request_id = _error_code(reply)
     if code == THROTTLE_CODE:
         # The modeled field Reason (ConcurrentInvocationLimitExceeded, ...) is the error type that tells.
         reason = body.get("Reason") if isinstance(body, dict) else None
-        return _record(s, variant, t_start_ns, client_ms, "throttled", error_type=reason or code,
-                       request_id=request_id)
+        return _record(s, variant, t_start_ns, client_ms, "throttled", error_type=reason or code, request_id=request_id)
     return _record(s, variant, t_start_ns, client_ms, "client_error", error_type=code, request_id=request_id)
 
 
@@ -214,4 +265,3 @@ def _function_error_type(body: bytes) -> str:
         return str(json.loads(body).get("errorType") or "Unhandled")
     except (ValueError, AttributeError):
         return "Unhandled"
-

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from locust import User, constant, task
 
-from .invoker import LambdaInvoker, make_lambda_client
+from .invoker import LambdaInvoker, make_invoke_client
 from .settings import variant_rotation
 
 # The pool bounds connections, it does not hold them: they open as users need them, one per
@@ -24,7 +24,7 @@ def _shared_client(environment):
     if client is None:
         runner = environment.runner
         users = getattr(environment.parsed_options, "num_users", None) or getattr(runner, "target_user_count", 0) or 0
-        client = make_lambda_client(environment.lambench, pool_size=max(users, MIN_POOL_SIZE))
+        client = make_invoke_client(environment.lambench, pool_size=max(users, MIN_POOL_SIZE))
         environment.lambench_client = client
     return client
 
