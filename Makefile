@@ -5,19 +5,26 @@ PYTHON ?= python3
 VENV   := .venv
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test perf fidelity browser clean
+.PHONY: run test lint perf fidelity browser clean
 
 run: $(STAMP)
 	$(VENV)/bin/lambench run
 
-test: $(STAMP) browser
+test: $(STAMP) browser lint
 	$(VENV)/bin/pytest
+
+# Lint, format check and type check: part of `make test`, so CI runs them.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check bench tests locustfiles targets
+	$(VENV)/bin/ruff format --check bench tests locustfiles targets
+	$(VENV)/bin/mypy
 
 # Benchmarks: print figures measured side by side in one run; nothing is asserted about time.
 perf: $(STAMP)
 	$(VENV)/bin/python tests/perf/percentiles.py
 	$(VENV)/bin/python tests/perf/collector.py
 	$(VENV)/bin/python tests/perf/loadgen.py
+	$(VENV)/bin/python tests/perf/analysis.py
 
 fidelity: $(STAMP)
 	$(VENV)/bin/python tests/perf/fidelity.py

@@ -21,23 +21,46 @@ def _config_path(args) -> Path:
 
 def cmd_run(args) -> int:
     import locust  # noqa: F401  (gevent must patch sockets before boto3 loads)
-
     from rich.console import Console
 
     from .config import load_config
     from .run import run_benchmark
-    from .report.terminal import summary_table
 
     config = load_config(_config_path(args))
     console = Console(stderr=False)
     output = run_benchmark(config, console)
-    console.print(summary_table(output.summary))
+    _print_outputs(console, output.outputs)
     if output.interrupted:
         console.print("[yellow]interrupted: the report covers what was measured before the stop[/]")
-    console.print(f"records: {output.records_sqlite}")
-    console.print(f"results: {output.results_json}")
-    print(f"report: {output.report_html.resolve()}")
+    print(f"report: {output.outputs.report_html.resolve()}")
     return 130 if output.interrupted else 0
+
+
+def cmd_report(args) -> int:
+    from rich.console import Console
+
+    from .outputs import outputs_from_store
+
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        raise UserError(f"{run_dir}: not a run folder (give reports/<run-id>)")
+    console = Console(stderr=False)
+    outputs = outputs_from_store(run_dir, markdown=Path(args.markdown) if args.markdown else None)
+    _print_outputs(console, outputs)
+    if args.markdown:
+        console.print(f"markdown: {args.markdown}")
+    print(f"report: {outputs.report_html.resolve()}")
+    return 0
+
+
+def _print_outputs(console, outputs) -> None:
+    from .report import summary_table
+
+    console.print(summary_table(outputs.summary))
+    if outputs.records_sqlite is not None:
+        console.print(f"records: {outputs.records_sqlite}")
+    console.print(f"results: {outputs.results_json}")
+    console.print(f"summary: {outputs.summary_json}")
 
 
 def cmd_emulator(args) -> int:
@@ -46,22 +69,26 @@ def cmd_emulator(args) -> int:
 
 
 def cmd_deploy(args) -> int:
+    from . import awsclient
     from .config import load_config
-    from .run import function_spec
-    from .targets import VariantDeployer, make_lambda_client
+    from .targets import VariantDeployer
 
     config = load_config(_config_path(args))
     endpoint = args.endpoint or config.target.endpoint
     if config.target.kind == "local" and not endpoint:
         raise UserError("--endpoint: give the running emulator's URL, e.g. http://127.0.0.1:9001")
-    deployer = VariantDeployer(make_lambda_client(endpoint, config.target.region))
-    for variant in deployer.deploy_variants(function_spec(config), config.memory_mb):
+    deployer = VariantDeployer(
+        awsclient.client("lambda", endpoint, config.target.region, awsclient.control_plane_config())
+    )
+    for variant in deployer.deploy_variants(config.function_spec(), config.memory_mb):
         print(f"{variant.name}\tversion {variant.version}\t{variant.alias_arn}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lambench", description="Load-test and benchmark AWS Lambda functions across memory sizes.")
+    parser = argparse.ArgumentParser(
+        prog="lambench", description="Load-test and benchmark AWS Lambda functions across memory sizes."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     config_help = "the benchmark file (default ./bench.toml, or $LAMBENCH_CONFIG)"
     default_config = os.environ.get("LAMBENCH_CONFIG", "bench.toml")
@@ -70,14 +97,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-c", "--config", default=default_config, help=config_help)
     run.set_defaults(func=cmd_run)
 
-    emulator = commands.add_parser("emulator", add_help=False,
-                                   help="run the bundled local Lambda emulator on 127.0.0.1 (--help for its options)")
+    report = commands.add_parser(
+        "report", help="(re)make a run folder's results.json, summary.json and report.html from its records"
+    )
+    report.add_argument("run_dir", metavar="RUN_DIR", help="the run's folder, reports/<run-id>")
+    report.add_argument("--markdown", metavar="FILE", help="also write a Markdown summary to FILE")
+    report.set_defaults(func=cmd_report)
+
+    emulator = commands.add_parser(
+        "emulator", add_help=False, help="run the bundled local Lambda emulator on 127.0.0.1 (--help for its options)"
+    )
     emulator.set_defaults(func=cmd_emulator)
 
     deploy = commands.add_parser("deploy", help="create the function and its mem-<MB> aliases, then exit")
     deploy.add_argument("-c", "--config", default=default_config, help=config_help)
-    deploy.add_argument("--endpoint", default=os.environ.get("LAMBENCH_ENDPOINT"),
-                        help="Lambda endpoint URL (default: the config's target.endpoint, or $LAMBENCH_ENDPOINT)")
+    deploy.add_argument(
+        "--endpoint",
+        default=os.environ.get("LAMBENCH_ENDPOINT"),
+        help="Lambda endpoint URL (default: the config's target.endpoint, or $LAMBENCH_ENDPOINT)",
+    )
     deploy.set_defaults(func=cmd_deploy)
     return parser
 
@@ -116,9 +154,12 @@ def _aws_failure(err: Exception) -> tuple[str, int] | None:
     from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
 
     if isinstance(err, EndpointConnectionError):
-        return f"endpoint {err.kwargs.get('endpoint_url')}: cannot connect (is `lambench emulator` running there?)", EXIT_USAGE
+        return (
+            f"endpoint {err.kwargs.get('endpoint_url')}: cannot connect (is `lambench emulator` running there?)",
+            EXIT_USAGE,
+        )
     if isinstance(err, (NoCredentialsError, NoRegionError)):
-        return f"target.kind = \"aws\": {err} (configure the AWS CLI, or set AWS_PROFILE)", EXIT_USAGE
+        return f'target.kind = "aws": {err} (configure the AWS CLI, or set AWS_PROFILE)', EXIT_USAGE
     if isinstance(err, ClientError):
         return str(err), 1
     return None

@@ -1,8 +1,9 @@
 """``lambench run``: deploy the variants, drive them with Locust, then analyse and report.
 
-deploy (bench/targets) -> load (bench/load, records into SQLite) -> analysis -> report.
-An interrupted run keeps what it measured and still writes its report; what it deployed on
-AWS is removed on the way out.
+deploy (bench/targets) -> load (bench/load, records into SQLite) -> API Gateway log join
+(bench/collect) -> outputs (bench/outputs.py: aggregates, analysis, report files).
+The run's facts are written to run.json before the load starts. An interrupted run keeps what
+it measured and still writes its report; what it deployed on AWS is removed on the way out.
 """
 
 from __future__ import annotations
@@ -11,48 +12,49 @@ import datetime as dt
 import platform
 from contextlib import ExitStack
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
+from .collect import join_run
 from .config import BenchConfig
 from .load.headless import run_load
-from .load.plugin import join_gateway_calls
 from .load.settings import LoadSettings, new_run_id
-from .targets import FunctionSpec, VariantDeployer, make_lambda_client
+from .outputs import Outputs, outputs_from_store, write_run_info
+from .targets import VariantDeployer
 from .targets.local import start_emulator
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunOutput:
-    run_dir: Path
-    report_html: Path
-    results_json: Path
-    records_sqlite: Path
-    summary: object
+    outputs: Outputs
     interrupted: bool
 
 
-def function_spec(config: BenchConfig) -> FunctionSpec:
-    f = config.function
-    return FunctionSpec(name=f.name, source=f.source, handler=f.handler, runtime=f.runtime,
-                        architecture=f.architecture, timeout_s=f.timeout_s, environment=dict(f.environment))
-
-
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def run_benchmark(config: BenchConfig, console: Console) -> RunOutput:
     run_id = new_run_id()
     run_dir = config.reports_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
-    info = {"run_id": run_id, "started": _now(), "config": str(config.path),
-            "function": config.function.name, "architecture": config.function.architecture,
-            "load": {"users": config.load.users, "spawn_rate": config.load.spawn_rate,
-                     "run_time_s": config.load.run_time_s, "payload": config.load.payload,
-                     "paths": list(config.load.paths), "route": config.load.route,
-                     "client": config.load.client}}
+    info: dict[str, Any] = {
+        "run_id": run_id,
+        "started": _now(),
+        "config": str(config.path),
+        "function": config.function.name,
+        "architecture": config.function.architecture,
+        "load": {
+            "users": config.load.users,
+            "spawn_rate": config.load.spawn_rate,
+            "run_time_s": config.load.run_time_s,
+            "payload": config.load.payload,
+            "paths": list(config.load.paths),
+            "route": config.load.route,
+            "client": config.load.client,
+        },
+    }
     with ExitStack() as stack:
         endpoint = config.target.endpoint
         if config.target.kind == "local" and endpoint is None:
@@ -63,32 +65,53 @@ def run_benchmark(config: BenchConfig, console: Console) -> RunOutput:
             info["target"] = "local emulator (bundled)"
             info["cpu_mode"] = emulator.cpu_mode
             info["memory_mode"] = emulator_info["memory_mode"]
-            info["runtime_note"] = (f"{config.function.runtime} ran on the local interpreter, "
-                                    f"CPython {emulator_info['python']}")
+            info["runtime_note"] = (
+                f"{config.function.runtime} ran on the local interpreter, CPython {emulator_info['python']}"
+            )
         else:
             info["target"] = "aws" if config.target.kind == "aws" else f"endpoint {endpoint}"
             info["cpu_mode"] = "aws" if config.target.kind == "aws" else "unknown"
             info["runtime_note"] = config.function.runtime
         info["endpoint"] = endpoint or f"AWS {config.target.region}"
-        client = make_lambda_client(endpoint, config.target.region)
-        deployer = VariantDeployer(client)
-        spec = function_spec(config)
+        from . import awsclient  # here, not at the top: boto3 must load after .load's gevent patching
+
+        deployer = VariantDeployer(
+            awsclient.client("lambda", endpoint, config.target.region, awsclient.control_plane_config())
+        )
+        spec = config.function_spec()
         stack.callback(_teardown, deployer, spec.name, console, config.target.kind == "aws")
         console.print(f"[bold]deploy[/] {spec.name} at {', '.join(f'{m} MB' for m in config.memory_mb)} ...")
         variants = deployer.deploy_variants(spec, config.memory_mb)
+        info["memory_by_variant"] = {v.name: v.memory_mb for v in variants}
+        write_run_info(run_dir, info)
         settings = LoadSettings(
-            function_name=spec.name, variants=tuple(v.name for v in variants), endpoint_url=endpoint,
-            region=config.target.region, payload=config.payload_bytes, run_id=run_id,
-            records_path=run_dir / "records.sqlite", apigw_route=config.load.route, client=config.load.client,
+            function_name=spec.name,
+            variants=tuple(v.name for v in variants),
+            endpoint_url=endpoint,
+            region=config.target.region,
+            payload=config.payload_bytes,
+            run_id=run_id,
+            records_path=run_dir / "records.sqlite",
+            apigw_route=config.load.route,
+            client=config.load.client,
         )
-        load = run_load(settings, config.load.users, config.load.spawn_rate, config.load.run_time_s,
-                        stop_timeout_s=config.function.timeout_s + 5, console=console, paths=config.load.paths)
-        if set(config.load.paths) != {"direct"}:
-            join_gateway_calls(settings, settings.records_path)
+        load = run_load(
+            settings,
+            config.load.users,
+            config.load.spawn_rate,
+            config.load.run_time_s,
+            stop_timeout_s=config.function.timeout_s + 5,
+            console=console,
+            paths=config.load.paths,
+        )
+        joined = join_run(settings.records_path, endpoint, config.target.region, spec.name)
+        if joined.gateway_records:
+            console.print(f"[bold]join[/] {joined.describe()}")
         info["finished"] = _now()
         info["interrupted"] = load.interrupted
-        info["memory_by_variant"] = {v.name: v.memory_mb for v in variants}
-    return _analyse_and_report(config, run_dir, info, load.interrupted)
+        info["host"] = {"machine": platform.machine(), "python": platform.python_version()}
+        write_run_info(run_dir, info)
+    return RunOutput(outputs_from_store(run_dir, info), load.interrupted)
 
 
 def _teardown(deployer: VariantDeployer, name: str, console: Console, on_aws: bool) -> None:
@@ -96,20 +119,3 @@ def _teardown(deployer: VariantDeployer, name: str, console: Console, on_aws: bo
     if on_aws:
         console.print(f"[bold]teardown[/] {name} ...")
         deployer.teardown(name)
-
-
-def _analyse_and_report(config: BenchConfig, run_dir: Path, info: dict, interrupted: bool) -> RunOutput:
-    from .analysis import summarize
-    from .collect import read_records
-    from .report import render_html, write_results_json
-
-    records_path = run_dir / "records.sqlite"
-    records = read_records(records_path)
-    info["records"] = len(records)
-    info["host"] = {"machine": platform.machine(), "python": platform.python_version()}
-    summary = summarize(records, architecture=config.function.architecture,
-                        memory_by_variant=info["memory_by_variant"])
-    results_path, html_path = run_dir / "results.json", run_dir / "report.html"
-    write_results_json(summary, info, results_path)
-    render_html(summary, info, html_path)
-    return RunOutput(run_dir, html_path, results_path, records_path, summary, interrupted)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from bench.targets import FunctionSpec, VariantDeployer, make_lambda_client
+from bench.targets import FunctionSpec, VariantDeployer
 from bench.targets.local import start_emulator
 
 FUNCTIONS = Path(__file__).parent / "functions"
@@ -32,14 +34,29 @@ def lambda_client(emulator):
 
 def deployer_for(url: str, request):
     """A deploy(folder, memory sizes, ...) function for the emulator at ``url``: one test's functions."""
-    deployer = VariantDeployer(make_lambda_client(url, "us-east-1"))
+    from bench import awsclient
 
-    def _deploy(folder: str, memory_mb: tuple[int, ...] = (128,), handler: str = "app.handler",
-                timeout_s: int = 30, name: str | None = None, runtime: str = "python3.12",
-                environment: dict | None = None, source: Path | None = None):
+    deployer = VariantDeployer(awsclient.client("lambda", url, "us-east-1", awsclient.control_plane_config()))
+
+    def _deploy(
+        folder: str,
+        memory_mb: tuple[int, ...] = (128,),
+        handler: str = "app.handler",
+        timeout_s: int = 30,
+        name: str | None = None,
+        runtime: str = "python3.12",
+        environment: dict | None = None,
+        source: Path | None = None,
+    ):
         name = name or f"{folder}-{request.node.name}".replace("_", "-").replace("[", "-").replace("]", "")[:64]
-        spec = FunctionSpec(name=name, source=source or FUNCTIONS / folder, handler=handler, timeout_s=timeout_s,
-                            runtime=runtime, environment=environment or {})
+        spec = FunctionSpec(
+            name=name,
+            source=source or FUNCTIONS / folder,
+            handler=handler,
+            timeout_s=timeout_s,
+            runtime=runtime,
+            environment=environment or {},
+        )
         return spec, deployer.deploy_variants(spec, memory_mb)
 
     return _deploy, deployer
@@ -80,3 +97,36 @@ def own_emulator(tmp_path, request):
 def invoke(client, name: str, payload: dict | None = None, **kwargs) -> tuple[dict, bytes]:
     response = client.invoke(FunctionName=name, Payload=json.dumps(payload or {}), **kwargs)
     return response, response["Payload"].read()
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_locust(
+    locustfile: str,
+    endpoint: str,
+    function: str,
+    variants: str,
+    reports: Path,
+    *extra: str,
+    users: int = 2,
+    seconds: int = 3,
+    timeout: int = 120,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
+    """Plain ``locust -f locustfiles/<locustfile>`` headless, as its own process (as users run it;
+    importing Locust here would monkey-patch the test process with gevent), in ``reports``."""
+    options = {
+        "-u": users,
+        "-r": users,
+        "-t": f"{seconds}s",
+        # Let in-flight invokes finish, so that every invoke the emulator served is recorded.
+        "--stop-timeout": 30,
+        "--lambda-endpoint": endpoint,
+        "--lambda-function": function,
+        "--lambda-variants": variants,
+        "--lambench-reports": reports,
+    }
+    command = [sys.executable, "-m", "locust", "-f", str(REPO / "locustfiles" / locustfile), "--headless"]
+    command += ["--only-summary", *(str(part) for pair in options.items() for part in pair), *extra]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=reports, env=env)

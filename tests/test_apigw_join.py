@@ -3,10 +3,10 @@ and truth, checked against the emulator's own logs."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import Counter, defaultdict
 from pathlib import Path
+
+from conftest import run_locust
 
 from bench import awsclient
 from bench.collect import parse_report_line, read_records
@@ -17,12 +17,11 @@ REPO = Path(__file__).resolve().parent.parent
 def test_gateway_records_are_joined_to_their_report_lines(own_emulator, tmp_path):
     emulator, _, deploy = own_emulator()
     spec, variants = deploy("apigw_echo", (128, 512), name="mixed-join")
-    command = [sys.executable, "-m", "locust", "-f", str(REPO / "locustfiles" / "mixed.py"), "--headless",
-               "-u", "6", "-r", "6", "-t", "30s", "--stop-timeout", "30", "--only-summary",
-               "--lambda-endpoint", emulator.url, "--lambda-function", spec.name,
-               "--lambda-variants", ",".join(v.name for v in variants), "--apigw-route", "/x?mode=echo",
-               "--lambench-reports", str(tmp_path)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=180, cwd=tmp_path)
+    variant_names = ",".join(v.name for v in variants)
+    result = run_locust(
+        "mixed.py", emulator.url, spec.name, variant_names, tmp_path, "--apigw-route", "/x?mode=echo",
+        users=6, seconds=30, timeout=180,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     (records_path,) = tmp_path.glob("*/records.sqlite")
     records = read_records(records_path)
@@ -38,7 +37,8 @@ def test_gateway_records_are_joined_to_their_report_lines(own_emulator, tmp_path
     first_by_stream: dict[str, str] = {}
     reports_by_stream = defaultdict(list)
     for page in logs.get_paginator("filter_log_events").paginate(
-            logGroupName=f"/aws/lambda/{spec.name}", filterPattern='"REPORT RequestId"'):
+        logGroupName=f"/aws/lambda/{spec.name}", filterPattern='"REPORT RequestId"'
+    ):
         for event in page["events"]:
             report = parse_report_line(event["message"])
             reports_by_stream[event["logStreamName"]].append(report)
@@ -54,11 +54,7 @@ def test_gateway_records_are_joined_to_their_report_lines(own_emulator, tmp_path
 
 def test_the_apigw_locustfile_runs_both_gateways_alone(emulator, deploy, tmp_path):
     spec, (variant,) = deploy("apigw_echo", (256,), name="apigw-only")
-    command = [sys.executable, "-m", "locust", "-f", str(REPO / "locustfiles" / "apigw.py"), "--headless",
-               "-u", "2", "-r", "2", "-t", "3s", "--stop-timeout", "30", "--only-summary",
-               "--lambda-endpoint", emulator.url, "--lambda-function", spec.name,
-               "--lambda-variants", variant.name, "--apigw-route", "/x", "--lambench-reports", str(tmp_path)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    result = run_locust("apigw.py", emulator.url, spec.name, variant.name, tmp_path, "--apigw-route", "/x")
     assert result.returncode == 0, result.stderr[-3000:]
     (records_path,) = tmp_path.glob("*/records.sqlite")
     records = read_records(records_path)

@@ -34,6 +34,7 @@ REQUEST = 0.20 / 1e6
 
 # ---- one invocation ----
 
+
 def test_gb_seconds():
     assert gb_seconds(100, 1024) == pytest.approx(0.1)
     assert gb_seconds(1000, 512) == pytest.approx(0.5)
@@ -86,6 +87,7 @@ def test_cost_rejects_bad_input(args, match):
 
 # ---- INIT billing, before and after 2025-08-01, on demand and provisioned ----
 
+
 def test_billed_duration_with_and_without_init():
     # FACTS.md's REPORT line: Duration 15.74, Init Duration 130.49, Billed Duration 147.
     assert billed_duration_ms(15.74, 130.49, init_billed=True) == 147
@@ -94,12 +96,15 @@ def test_billed_duration_with_and_without_init():
     assert billed_duration_ms(2.0, None, init_billed=True) == 2  # integer durations stay put
 
 
-@pytest.mark.parametrize("init_type, day, billed", [
-    ("on-demand", date(2025, 8, 1), True),
-    (None, date(2026, 11, 26), True),  # AWS does not say; on demand is the default
-    ("on-demand", date(2025, 7, 31), False),
-    ("provisioned-concurrency", date(2026, 11, 26), False),
-])
+@pytest.mark.parametrize(
+    "init_type, day, billed",
+    [
+        ("on-demand", date(2025, 8, 1), True),
+        (None, date(2026, 11, 26), True),  # AWS does not say; on demand is the default
+        ("on-demand", date(2025, 7, 31), False),
+        ("provisioned-concurrency", date(2026, 11, 26), False),
+    ],
+)
 def test_init_is_billed(init_type, day, billed):
     assert init_is_billed(init_type, day) is billed
 
@@ -113,20 +118,25 @@ def test_a_cold_start_costs_its_init_only_when_billed():
 
 # ---- tiers ----
 
-@pytest.mark.parametrize("gb_s, start, arch, expected", [
-    (1e9, 0.0, "x86_64", [(1, 1e9, P1)]),
-    (10e9, 0.0, "x86_64", [(1, 6e9, P1), (2, 4e9, P2)]),
-    (20e9, 0.0, "x86_64", [(1, 6e9, P1), (2, 9e9, P2), (3, 5e9, P3)]),
-    (10e9, 0.0, "arm64", [(1, 7.5e9, 0.0000133334), (2, 2.5e9, 0.0000120001)]),
-    (1e6, 4e5, "x86_64", [(1, 6e5, P1)]),
-    (4e5, 4e5, "x86_64", []),
-])
+
+@pytest.mark.parametrize(
+    "gb_s, start, arch, expected",
+    [
+        (1e9, 0.0, "x86_64", [(1, 1e9, P1)]),
+        (10e9, 0.0, "x86_64", [(1, 6e9, P1), (2, 4e9, P2)]),
+        (20e9, 0.0, "x86_64", [(1, 6e9, P1), (2, 9e9, P2), (3, 5e9, P3)]),
+        (10e9, 0.0, "arm64", [(1, 7.5e9, 0.0000133334), (2, 2.5e9, 0.0000120001)]),
+        (1e6, 4e5, "x86_64", [(1, 6e5, P1)]),
+        (4e5, 4e5, "x86_64", []),
+    ],
+)
 def test_tiered_duration(gb_s, start, arch, expected):
     charges = tiered_duration(gb_s, arch, start_gb_s=start)
     assert [(c.tier, c.gb_s, c.usd_per_gb_s) for c in charges] == expected
 
 
 # ---- a month ----
+
 
 def month(billed_ms=100.0, memory_mb=128, arch="x86_64", provisioned_ms=None, **traffic):
     return monthly_cost(InvocationProfile(memory_mb, arch, billed_ms, provisioned_ms), TrafficProfile(**traffic))
@@ -139,8 +149,7 @@ def items(cost) -> dict[str, float]:
 def test_month_without_free_tier():
     # 10 M x 0.1 s x 0.125 GB = 125,000 GB-s x 0.0000166667 = 2.0833375; requests 2.00
     cost = month(requests_per_month=10e6)
-    assert items(cost) == pytest.approx({"Lambda requests": 2.0,
-                                         "Lambda duration, on demand, tier 1": 2.0833375})
+    assert items(cost) == pytest.approx({"Lambda requests": 2.0, "Lambda duration, on demand, tier 1": 2.0833375})
     assert cost.total_usd == pytest.approx(4.0833375, rel=1e-12)
 
 
@@ -148,8 +157,7 @@ def test_month_with_free_tier_is_awss_own_example():
     # aws.amazon.com/lambda/pricing's classic example: 512 MB, 3 M calls of 1 s: 1.5 M GB-s,
     # less 400,000 free = 1.1 M x 0.0000166667 = 18.33337; 2 M billable requests = 0.40.
     cost = month(billed_ms=1000, memory_mb=512, requests_per_month=3e6, free_tier=True)
-    assert items(cost) == pytest.approx({"Lambda requests": 0.40,
-                                         "Lambda duration, on demand, tier 1": 18.33337})
+    assert items(cost) == pytest.approx({"Lambda requests": 0.40, "Lambda duration, on demand, tier 1": 18.33337})
     assert cost.total_usd == pytest.approx(18.73337, rel=1e-12)
 
 
@@ -162,21 +170,35 @@ def test_month_inside_the_free_tier_costs_nothing():
 def test_month_over_the_first_tier():
     # 1 G calls of 10 s at 1024 MB = 10 B GB-s: 6 B at tier 1, 4 B at tier 2.
     cost = month(billed_ms=10_000, memory_mb=1024, requests_per_month=1e9)
-    assert items(cost) == pytest.approx({"Lambda requests": 200.0,
-                                         "Lambda duration, on demand, tier 1": 6e9 * P1,
-                                         "Lambda duration, on demand, tier 2": 4e9 * P2})
+    assert items(cost) == pytest.approx(
+        {
+            "Lambda requests": 200.0,
+            "Lambda duration, on demand, tier 1": 6e9 * P1,
+            "Lambda duration, on demand, tier 2": 4e9 * P2,
+        }
+    )
 
 
 def test_month_with_provisioned_concurrency_all_month():
     # 10 x 1 GB x 730 h x 3600 s = 26,280,000 GB-s x 0.0000041667 = 109.500876;
     # 1 M calls of 100 ms (warm, no INIT) = 100,000 GB-s x 0.0000097222 = 0.97222.
-    cost = month(billed_ms=250, provisioned_ms=100, memory_mb=1024, requests_per_month=1e6,
-                 provisioned_concurrency=10, provisioned_hours=730, peak_concurrency=10, free_tier=True)
-    assert items(cost) == pytest.approx({
-        "Lambda requests": 0.20,  # no free tier: every request was served by provisioned concurrency
-        "Provisioned concurrency": 109.500876,
-        "Lambda duration, provisioned": 0.97222,
-    })
+    cost = month(
+        billed_ms=250,
+        provisioned_ms=100,
+        memory_mb=1024,
+        requests_per_month=1e6,
+        provisioned_concurrency=10,
+        provisioned_hours=730,
+        peak_concurrency=10,
+        free_tier=True,
+    )
+    assert items(cost) == pytest.approx(
+        {
+            "Lambda requests": 0.20,  # no free tier: every request was served by provisioned concurrency
+            "Provisioned concurrency": 109.500876,
+            "Lambda duration, provisioned": 0.97222,
+        }
+    )
 
 
 def test_provisioned_time_is_rounded_up_to_five_minutes():
@@ -221,10 +243,21 @@ def test_monthly_cost_is_frozen_and_plain_data():
 
 
 def test_invocation_profile_from_a_summary():
-    records = [InvocationRecord(run_id="r", variant="mem-512", path="direct", t_start_ns=0,
-                                client_ms=5.0, status="ok", cold=cold, billed_ms=billed,
-                                init_ms=100.0 if cold else None, memory_mb=512)
-               for cold, billed in [(True, 110)] + [(False, 10)] * 9]
+    records = [
+        InvocationRecord(
+            run_id="r",
+            variant="mem-512",
+            path="direct",
+            t_start_ns=0,
+            client_ms=5.0,
+            status="ok",
+            cold=cold,
+            billed_ms=billed,
+            init_ms=100.0 if cold else None,
+            memory_mb=512,
+        )
+        for cold, billed in [(True, 110)] + [(False, 10)] * 9
+    ]
     (v,) = summarize(records, architecture="x86_64").variants
     measured = invocation_profile(v, "x86_64")
     assert (measured.billed_ms, measured.billed_ms_provisioned) == (20.0, 10.0)
@@ -233,6 +266,7 @@ def test_invocation_profile_from_a_summary():
 
 
 # ---- aws-lambda-power-tuning's formula, and where it differs ----
+
 
 def test_power_tuning_formula():
     assert power_tuning_cost(15.74, 128) == pytest.approx(16 * 2.1e-9, rel=1e-15)

@@ -29,6 +29,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
+from conftest import run_locust
 
 from bench import awsclient
 from bench.errors import UserError
@@ -45,17 +46,28 @@ MEASURED = {"request_id", "init_ms", "duration_ms", "billed_ms", "max_memory_mb"
 
 # ---------------------------------------------------------------- helpers
 
+
 def driver_env(**aws) -> dict:
     """The environment for the driver: no AWS configuration of this machine, only what a test gives."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_SHARED_CREDENTIALS_FILE="/nonexistent", AWS_CONFIG_FILE="/nonexistent",
-               AWS_EC2_METADATA_DISABLED="true", **aws)
+    env.update(
+        AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
+        AWS_CONFIG_FILE="/nonexistent",
+        AWS_EC2_METADATA_DISABLED="true",
+        **aws,
+    )
     return env
 
 
 def run_driver(spec: dict, **aws) -> dict:
-    result = subprocess.run([sys.executable, str(DRIVER), json.dumps(spec)], capture_output=True, text=True,
-                            timeout=180, env=driver_env(**aws), cwd=REPO)
+    result = subprocess.run(
+        [sys.executable, str(DRIVER), json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=driver_env(**aws),
+        cwd=REPO,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)
 
@@ -151,24 +163,28 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number())
-                   .not_valid_before(now - datetime.timedelta(minutes=5))
-                   .not_valid_after(now + datetime.timedelta(hours=1))
-                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                                  critical=False)
-                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-                   .sign(key, hashes.SHA256()))
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
     cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_path, key_path
 
 
-def expected_signature(captured: Captured, base_url: str, access_key: str, secret_key: str,
-                       token: str | None) -> str:
+def expected_signature(captured: Captured, base_url: str, access_key: str, secret_key: str, token: str | None) -> str:
     """The Authorization header botocore computes for the captured request at its own X-Amz-Date."""
     signed_names = captured.header("Authorization").split("SignedHeaders=", 1)[1].split(",", 1)[0].split(";")
     headers = {name: captured.header(name) for name in signed_names}
@@ -177,15 +193,25 @@ def expected_signature(captured: Captured, base_url: str, access_key: str, secre
     auth = SigV4Auth(Credentials(access_key, secret_key, token), "lambda", "us-east-1")
     canonical = auth.canonical_request(request)
     signature = auth.signature(auth.string_to_sign(request, canonical), request)
-    return (f"AWS4-HMAC-SHA256 Credential={auth.scope(request)}, "
-            f"SignedHeaders={auth.signed_headers(auth.headers_to_sign(request))}, Signature={signature}")
+    return (
+        f"AWS4-HMAC-SHA256 Credential={auth.scope(request)}, "
+        f"SignedHeaders={auth.signed_headers(auth.headers_to_sign(request))}, Signature={signature}"
+    )
 
 
 # ---------------------------------------------------------------- settings (no Locust needed)
 
+
 def test_load_settings_default_to_the_fast_client_and_refuse_unknown_ones(tmp_path):
-    base = dict(function_name="f", variants=("mem-128",), endpoint_url=None, region="us-east-1", payload=b"{}",
-                run_id="r", records_path=tmp_path / "records.sqlite")
+    base = dict(
+        function_name="f",
+        variants=("mem-128",),
+        endpoint_url=None,
+        region="us-east-1",
+        payload=b"{}",
+        run_id="r",
+        records_path=tmp_path / "records.sqlite",
+    )
     assert LoadSettings(**base).client == "fast"
     assert LoadSettings(**base, client="boto3").client == "boto3"
     with pytest.raises(UserError, match="--lambda-client 'curl': must be one of fast, boto3"):
@@ -195,19 +221,44 @@ def test_load_settings_default_to_the_fast_client_and_refuse_unknown_ones(tmp_pa
 # ---------------------------------------------------------------- the request on the wire
 
 REQUEST_CASES = [
-    {"function": "hello", "qualifier": "mem-128", "payload_b64": base64.b64encode(b'{"n": 1}').decode(),
-     "log_type": "Tail"},
+    {
+        "function": "hello",
+        "qualifier": "mem-128",
+        "payload_b64": base64.b64encode(b'{"n": 1}').decode(),
+        "log_type": "Tail",
+    },
     # Characters botocore percent-encodes in the path and the query (and SigV4 encodes once more).
-    {"function": "arn:aws:lambda:us-east-1:123456789012:function:hello", "qualifier": "$LATEST",
-     "payload_b64": base64.b64encode('{"name": "Zoë ✓"}'.encode()).decode(), "log_type": "Tail"},
-    {"function": "hello", "payload_b64": "", "invocation_type": "Event",
-     "client_context": base64.b64encode(b'{"custom": {"a": 1}}').decode()},
-    {"function": "hello", "qualifier": "2", "payload_b64": base64.b64encode(b"{}").decode(),
-     "invocation_type": "DryRun", "log_type": "None"},
+    {
+        "function": "arn:aws:lambda:us-east-1:123456789012:function:hello",
+        "qualifier": "$LATEST",
+        "payload_b64": base64.b64encode('{"name": "Zoë ✓"}'.encode()).decode(),
+        "log_type": "Tail",
+    },
+    {
+        "function": "hello",
+        "payload_b64": "",
+        "invocation_type": "Event",
+        "client_context": base64.b64encode(b'{"custom": {"a": 1}}').decode(),
+    },
+    {
+        "function": "hello",
+        "qualifier": "2",
+        "payload_b64": base64.b64encode(b"{}").decode(),
+        "invocation_type": "DryRun",
+        "log_type": "None",
+    },
 ]
 # Headers whose value must be byte-identical between the two clients (the date and signature differ by time).
-SAME_VALUE_HEADERS = ("host", "content-length", "content-type", "accept-encoding", "x-amz-log-type",
-                      "x-amz-invocation-type", "x-amz-client-context", "x-amz-security-token")
+SAME_VALUE_HEADERS = (
+    "host",
+    "content-length",
+    "content-type",
+    "accept-encoding",
+    "x-amz-log-type",
+    "x-amz-invocation-type",
+    "x-amz-client-context",
+    "x-amz-security-token",
+)
 
 
 def signed_headers(captured: Captured) -> str:
@@ -218,8 +269,9 @@ def amz_headers(captured: Captured) -> set[str]:
     return {name.lower() for name, _ in captured.headers if name.lower().startswith("x-amz-")}
 
 
-@pytest.mark.parametrize("credentials, scheme", [("placeholder", "http"), ("temporary", "http"),
-                                                 ("placeholder", "https")])
+@pytest.mark.parametrize(
+    "credentials, scheme", [("placeholder", "http"), ("temporary", "http"), ("placeholder", "https")]
+)
 def test_fast_client_sends_what_boto3_sends_with_a_valid_signature(credentials, scheme, tmp_path):
     aws = {}
     keys = ("lambench", "lambench", None)
@@ -231,11 +283,19 @@ def test_fast_client_sends_what_boto3_sends_with_a_valid_signature(credentials, 
         tls = self_signed_certificate(tmp_path)
         aws["AWS_CA_BUNDLE"] = str(tls[0])  # both clients verify the server against botocore's CA bundle setting
     with capture_server(tls) as server:
-        run_driver({"mode": "requests", "endpoint": server.url, "function": "hello", "clients": CLIENTS,
-                    "cases": REQUEST_CASES}, **aws)
+        run_driver(
+            {
+                "mode": "requests",
+                "endpoint": server.url,
+                "function": "hello",
+                "clients": CLIENTS,
+                "cases": REQUEST_CASES,
+            },
+            **aws,
+        )
         requests = list(server.requests)
     assert len(requests) == 2 * len(REQUEST_CASES)
-    for fast, boto in zip(requests[0::2], requests[1::2]):
+    for fast, boto in zip(requests[0::2], requests[1::2], strict=True):
         assert (fast.method, fast.target, fast.body) == (boto.method, boto.target, boto.body)
         assert amz_headers(fast) == amz_headers(boto)
         assert signed_headers(fast) == signed_headers(boto)
@@ -252,58 +312,105 @@ def test_temporary_credentials_are_refreshed_and_each_call_signed_with_its_own()
     assert len(requests) == 3
     keys = [r.header("Authorization").split("Credential=", 1)[1].split("/", 1)[0] for r in requests]
     assert len(set(keys)) == 3 and set(keys) <= set(issued), "every call used freshly refreshed credentials"
-    for captured, key in zip(requests, keys):
+    for captured, key in zip(requests, keys, strict=True):
         n = key.removeprefix("AKIDREFRESH")
         assert captured.header("X-Amz-Security-Token") == f"token-{n}"
-        assert captured.header("Authorization") == expected_signature(captured, server.url, key, f"secret-{n}",
-                                                                      f"token-{n}")
+        assert captured.header("Authorization") == expected_signature(
+            captured, server.url, key, f"secret-{n}", f"token-{n}"
+        )
 
 
 # ---------------------------------------------------------------- the same answer, the same record
+
 
 def log_result(*lines: str) -> str:
     return base64.b64encode(("\n".join(lines) + "\n").encode()).decode()
 
 
 RID = "8f5c2e6a-1d2b-4c3d-9e8f-0a1b2c3d4e5f"
-REPORT = (f"REPORT RequestId: {RID}\tDuration: 15.74 ms\tBilled Duration: 94 ms\tMemory Size: 128 MB\t"
-          "Max Memory Used: 41 MB\tInit Duration: 77.51 ms\t")
-JSON_REPORT = json.dumps({"time": "2026-11-26T20:15:43.000Z", "type": "platform.report", "record": {
-    "requestId": RID, "metrics": {"durationMs": 2.5, "billedDurationMs": 3, "memorySizeMB": 512,
-                                  "maxMemoryUsedMB": 60}}})
+REPORT = (
+    f"REPORT RequestId: {RID}\tDuration: 15.74 ms\tBilled Duration: 94 ms\tMemory Size: 128 MB\t"
+    "Max Memory Used: 41 MB\tInit Duration: 77.51 ms\t"
+)
+JSON_REPORT = json.dumps(
+    {
+        "time": "2026-11-26T20:15:43.000Z",
+        "type": "platform.report",
+        "record": {
+            "requestId": RID,
+            "metrics": {"durationMs": 2.5, "billedDurationMs": 3, "memorySizeMB": 512, "maxMemoryUsedMB": 60},
+        },
+    }
+)
 JSON = ("Content-Type", "application/json")
 CANNED = {
-    "ok": Canned(200, [JSON, ("x-amzn-RequestId", RID), ("X-Amz-Executed-Version", "3"),
-                       ("X-Amz-Log-Result", log_result(f"START RequestId: {RID} Version: 3", f"END RequestId: {RID}",
-                                                       REPORT)),
-                       ("X-Lambench-Initialization-Type", "provisioned-concurrency")], b'{"ok": true}'),
-    "ok-json-log": Canned(200, [JSON, ("x-amzn-RequestId", RID), ("X-Amz-Log-Result", log_result(JSON_REPORT))],
-                          b'"done"'),
+    "ok": Canned(
+        200,
+        [
+            JSON,
+            ("x-amzn-RequestId", RID),
+            ("X-Amz-Executed-Version", "3"),
+            ("X-Amz-Log-Result", log_result(f"START RequestId: {RID} Version: 3", f"END RequestId: {RID}", REPORT)),
+            ("X-Lambench-Initialization-Type", "provisioned-concurrency"),
+        ],
+        b'{"ok": true}',
+    ),
+    "ok-json-log": Canned(
+        200, [JSON, ("x-amzn-RequestId", RID), ("X-Amz-Log-Result", log_result(JSON_REPORT))], b'"done"'
+    ),
     "ok-no-log": Canned(200, [JSON, ("X-Amz-Request-Id", RID)], b"null"),
     "event-accepted": Canned(202, [("x-amzn-RequestId", RID)]),
-    "function-error": Canned(200, [JSON, ("x-amzn-RequestId", RID), ("X-Amz-Function-Error", "Unhandled"),
-                                   ("X-Amz-Log-Result", log_result(REPORT))],
-                             b'{"errorMessage": "raised on request", "errorType": "ValueError"}'),
-    "function-error-not-json": Canned(200, [("x-amzn-RequestId", RID), ("X-Amz-Function-Error", "Unhandled")],
-                                      b"Traceback (most recent call last)"),
-    "timeout": Canned(200, [JSON, ("x-amzn-RequestId", RID), ("X-Amz-Function-Error", "Unhandled")],
-                      b'{"errorMessage": "Task timed out after 1.00 seconds", "errorType": "Sandbox.Timedout"}'),
-    "throttled": Canned(429, [JSON, ("x-amzn-RequestId", RID), ("x-amzn-ErrorType", "TooManyRequestsException"),
-                              ("Retry-After", "1")],
-                        b'{"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User", '
-                        b'"message": "Rate Exceeded."}'),
+    "function-error": Canned(
+        200,
+        [
+            JSON,
+            ("x-amzn-RequestId", RID),
+            ("X-Amz-Function-Error", "Unhandled"),
+            ("X-Amz-Log-Result", log_result(REPORT)),
+        ],
+        b'{"errorMessage": "raised on request", "errorType": "ValueError"}',
+    ),
+    "function-error-not-json": Canned(
+        200, [("x-amzn-RequestId", RID), ("X-Amz-Function-Error", "Unhandled")], b"Traceback (most recent call last)"
+    ),
+    "timeout": Canned(
+        200,
+        [JSON, ("x-amzn-RequestId", RID), ("X-Amz-Function-Error", "Unhandled")],
+        b'{"errorMessage": "Task timed out after 1.00 seconds", "errorType": "Sandbox.Timedout"}',
+    ),
+    "throttled": Canned(
+        429,
+        [JSON, ("x-amzn-RequestId", RID), ("x-amzn-ErrorType", "TooManyRequestsException"), ("Retry-After", "1")],
+        b'{"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User", "message": "Rate Exceeded."}',
+    ),
     "throttled-no-reason": Canned(429, [("x-amzn-ErrorType", "TooManyRequestsException")], b"Rate exceeded"),
-    "not-found": Canned(404, [JSON, ("x-amzn-RequestId", RID), (
-        "x-amzn-ErrorType", "ResourceNotFoundException:http://internal.amazon.com/coral/com.amazon.coral.service/")],
-        b'{"Type": "User", "Message": "Function not found: arn:aws:lambda:us-east-1:123456789012:function:x"}'),
-    "type-in-body": Canned(400, [JSON, ("x-amzn-RequestId", RID)],
-                           b'{"__type": "aws.protocols#InvalidRequestContentException", "message": "bad"}'),
+    "not-found": Canned(
+        404,
+        [
+            JSON,
+            ("x-amzn-RequestId", RID),
+            (
+                "x-amzn-ErrorType",
+                "ResourceNotFoundException:http://internal.amazon.com/coral/com.amazon.coral.service/",
+            ),
+        ],
+        b'{"Type": "User", "Message": "Function not found: arn:aws:lambda:us-east-1:123456789012:function:x"}',
+    ),
+    "type-in-body": Canned(
+        400,
+        [JSON, ("x-amzn-RequestId", RID)],
+        b'{"__type": "aws.protocols#InvalidRequestContentException", "message": "bad"}',
+    ),
     "code-in-body": Canned(400, [JSON], b'{"code": "UnsupportedMediaTypeException", "message": "bad"}'),
     "too-large": Canned(413, [JSON, ("x-amzn-ErrorType", "RequestEntityTooLargeException")], b'{"message": "big"}'),
-    "service-error": Canned(503, [JSON, ("x-amzn-RequestId", RID), ("x-amzn-ErrorType", "ServiceException")],
-                            b'{"message": "try later"}'),
-    "html-gateway": Canned(502, [("Content-Type", "text/html"), ("x-amzn-RequestId", RID)],
-                           b"<html><body><b>Http/1.1 Bad Gateway</b></body></html>"),
+    "service-error": Canned(
+        503, [JSON, ("x-amzn-RequestId", RID), ("x-amzn-ErrorType", "ServiceException")], b'{"message": "try later"}'
+    ),
+    "html-gateway": Canned(
+        502,
+        [("Content-Type", "text/html"), ("x-amzn-RequestId", RID)],
+        b"<html><body><b>Http/1.1 Bad Gateway</b></body></html>",
+    ),
     "empty-5xx": Canned(500, [("x-amzn-ErrorType", "ServiceException")]),
     "not-json-4xx": Canned(403, [("x-amzn-RequestId", RID)], b"Forbidden"),
 }
@@ -320,46 +427,77 @@ def botocore_reading(url: str, function: str) -> dict:
         code = err.response.get("Error", {}).get("Code", "ClientError")
         status = "throttled" if code == "TooManyRequestsException" else "client_error"
         error_type = (err.response.get("Reason") or code) if status == "throttled" else code
-        return {"status": status, "error_type": error_type,
-                "request_id": err.response.get("ResponseMetadata", {}).get("RequestId")}
+        return {
+            "status": status,
+            "error_type": error_type,
+            "request_id": err.response.get("ResponseMetadata", {}).get("RequestId"),
+        }
     if not response.get("FunctionError"):
         return {"status": "ok", "error_type": None, "response_bytes": len(body)}
     try:
         error_type = json.loads(body).get("errorType") or "Unhandled"
     except ValueError:
         error_type = "Unhandled"
-    return {"status": "timeout" if error_type == "Sandbox.Timedout" else "function_error",
-            "error_type": error_type, "response_bytes": len(body)}
+    return {
+        "status": "timeout" if error_type == "Sandbox.Timedout" else "function_error",
+        "error_type": error_type,
+        "response_bytes": len(body),
+    }
 
 
 def test_both_clients_make_the_same_record_of_the_same_answer_and_read_it_as_botocore_does():
     cases = [{"name": name, "function": name, "payload": "{}"} for name in CANNED]
     with capture_server() as server:
         server.answers.update(CANNED)
-        records = run_driver({"mode": "records", "endpoint": server.url, "function": "unused", "qualifier": "mem-128",
-                              "clients": CLIENTS, "cases": cases})
+        records = run_driver(
+            {
+                "mode": "records",
+                "endpoint": server.url,
+                "function": "unused",
+                "qualifier": "mem-128",
+                "clients": CLIENTS,
+                "cases": cases,
+            }
+        )
         readings = {name: botocore_reading(server.url, name) for name in CANNED}
     for name in CANNED:
         fast, boto = records[name]["fast"], records[name]["boto3"]
         assert comparable(fast, live=False) == comparable(boto, live=False), name
         assert {k: fast[k] for k in readings[name]} == readings[name], name
     ok = records["ok"]["fast"]
-    assert (ok["request_id"], ok["cold"], ok["init_ms"], ok["duration_ms"], ok["billed_ms"], ok["max_memory_mb"],
-            ok["memory_mb"], ok["init_type"]) == (RID, True, 77.51, 15.74, 94, 41, 128, "provisioned-concurrency")
+    assert (
+        ok["request_id"],
+        ok["cold"],
+        ok["init_ms"],
+        ok["duration_ms"],
+        ok["billed_ms"],
+        ok["max_memory_mb"],
+        ok["memory_mb"],
+        ok["init_type"],
+    ) == (RID, True, 77.51, 15.74, 94, 41, 128, "provisioned-concurrency")
     assert records["ok-json-log"]["fast"]["memory_mb"] == 512
     assert records["ok-no-log"]["fast"]["request_id"] == RID
     assert records["not-found"]["fast"]["error_type"] == "ResourceNotFoundException"
     assert records["html-gateway"]["fast"]["request_id"] is None, "botocore keeps no request id of a generic error"
     assert records["throttled"]["fast"]["locust_exception"] == (
-        "throttled: ReservedFunctionConcurrentInvocationLimitExceeded")
+        "throttled: ReservedFunctionConcurrentInvocationLimitExceeded"
+    )
 
 
 def test_a_refused_connection_is_the_same_transport_error_from_both_clients():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    records = run_driver({"mode": "records", "endpoint": f"http://127.0.0.1:{port}", "function": "f",
-                          "qualifier": "mem-128", "clients": CLIENTS, "cases": [{"name": "refused", "payload": "{}"}]})
+    records = run_driver(
+        {
+            "mode": "records",
+            "endpoint": f"http://127.0.0.1:{port}",
+            "function": "f",
+            "qualifier": "mem-128",
+            "clients": CLIENTS,
+            "cases": [{"name": "refused", "payload": "{}"}],
+        }
+    )
     fast, boto = records["refused"]["fast"], records["refused"]["boto3"]
     assert (fast["status"], fast["error_type"]) == ("transport_error", "EndpointConnectionError")
     assert comparable(fast, live=False) == comparable(boto, live=False)
@@ -367,8 +505,16 @@ def test_a_refused_connection_is_the_same_transport_error_from_both_clients():
 
 def test_an_untrusted_certificate_is_the_same_transport_error_from_both_clients(tmp_path):
     with capture_server(self_signed_certificate(tmp_path)) as server:
-        records = run_driver({"mode": "records", "endpoint": server.url, "function": "f", "qualifier": "mem-128",
-                              "clients": CLIENTS, "cases": [{"name": "untrusted", "payload": "{}"}]})
+        records = run_driver(
+            {
+                "mode": "records",
+                "endpoint": server.url,
+                "function": "f",
+                "qualifier": "mem-128",
+                "clients": CLIENTS,
+                "cases": [{"name": "untrusted", "payload": "{}"}],
+            }
+        )
         assert not server.requests
     fast, boto = records["untrusted"]["fast"], records["untrusted"]["boto3"]
     assert (fast["status"], fast["error_type"]) == ("transport_error", "SSLError")
@@ -376,6 +522,7 @@ def test_an_untrusted_certificate_is_the_same_transport_error_from_both_clients(
 
 
 # ---------------------------------------------------------------- live, against the real emulator
+
 
 def assert_same_records(records: dict, case: str, status: str, error_type: str | None) -> None:
     fast, boto = records[case]["fast"], records[case]["boto3"]
@@ -394,8 +541,16 @@ def test_records_match_boto3_on_the_emulator(emulator, deploy):
         {"name": "timeout", "function": sleepy.name, "qualifier": sleepy_variant.name, "payload": '{"sleep_s": 3}'},
         {"name": "unknown", "function": "no-such-function", "payload": "{}"},
     ]
-    records = run_driver({"mode": "records", "endpoint": emulator.url, "function": hello.name,
-                          "qualifier": hello_variant.name, "clients": CLIENTS, "cases": cases})
+    records = run_driver(
+        {
+            "mode": "records",
+            "endpoint": emulator.url,
+            "function": hello.name,
+            "qualifier": hello_variant.name,
+            "clients": CLIENTS,
+            "cases": cases,
+        }
+    )
     assert_same_records(records, "ok", "ok", None)
     assert records["ok"]["fast"]["cold"] is False and records["ok"]["fast"]["duration_ms"] > 0
     assert_same_records(records, "function_error", "function_error", "ValueError")
@@ -410,8 +565,16 @@ def test_throttled_records_match_boto3_on_the_emulator(own_emulator):
     running, _client, deploy = own_emulator("--account-concurrency", "1")
     sleepy, (variant,) = deploy("sleepy")
     cases = [{"name": "throttled", "payload": "{}", "blocker": '{"sleep_s": 5}', "blocker_delay_s": 1.0}]
-    records = run_driver({"mode": "records", "endpoint": running.url, "function": sleepy.name,
-                          "qualifier": variant.name, "clients": CLIENTS, "cases": cases})
+    records = run_driver(
+        {
+            "mode": "records",
+            "endpoint": running.url,
+            "function": sleepy.name,
+            "qualifier": variant.name,
+            "clients": CLIENTS,
+            "cases": cases,
+        }
+    )
     fast, boto = records["throttled"]["fast"], records["throttled"]["boto3"]
     assert comparable(fast, live=True) == comparable(boto, live=True)
     assert (fast["status"], fast["error_type"]) == ("throttled", "ConcurrentInvocationLimitExceeded")
@@ -424,12 +587,8 @@ def test_locust_runs_with_either_client(emulator, deploy, tmp_path):
     for client in CLIENTS:
         reports = tmp_path / client
         reports.mkdir()
-        command = [sys.executable, "-m", "locust", "-f", str(REPO / "locustfiles" / "direct.py"), "--headless",
-                   "-u", "2", "-r", "2", "-t", "2s", "--only-summary", "--stop-timeout", "30",
-                   "--lambda-endpoint", emulator.url, "--lambda-function", spec.name,
-                   "--lambda-variants", variant.name, "--lambench-reports", str(reports)]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=reports,
-                                env={**driver_env(), "LAMBENCH_CLIENT": client})
+        env = {**driver_env(), "LAMBENCH_CLIENT": client}
+        result = run_locust("direct.py", emulator.url, spec.name, variant.name, reports, seconds=2, env=env)
         assert result.returncode == 0, result.stderr[-2000:]
         from bench.collect import read_records
 
@@ -439,7 +598,15 @@ def test_locust_runs_with_either_client(emulator, deploy, tmp_path):
 
 
 def test_locust_refuses_an_unknown_client(tmp_path):
-    command = [sys.executable, "-m", "locust", "-f", str(REPO / "locustfiles" / "direct.py"), "--headless",
-               "--lambda-client", "curl"]
+    command = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(REPO / "locustfiles" / "direct.py"),
+        "--headless",
+        "--lambda-client",
+        "curl",
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=tmp_path, env=driver_env())
     assert result.returncode == 2 and "invalid choice: 'curl'" in result.stderr

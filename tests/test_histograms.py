@@ -12,9 +12,10 @@ import math
 import numpy as np
 import pytest
 
-from bench.collect import RunStats, StatsKey, build_stats
+from bench.analysis import Sample, key_summary, summarize
+from bench.collect import Metric, RunStats, StatsKey, build_stats
 from bench.collect import histograms as hdr
-from bench.collect.stats import Metric
+from bench.collect.metric import sum_of_squares
 from bench.collect.timeline import CHUNK_S, NS, ConcurrencyTimeline
 from bench.records import STATUSES, InvocationRecord
 
@@ -29,38 +30,78 @@ def nearest_rank(sorted_values: np.ndarray, percentile: float):
 
 
 def record(i: int = 0, **fields) -> InvocationRecord:
-    values = dict(run_id="r", variant="mem-128", path="direct", t_start_ns=T0 + i * 1_000_000, client_ms=10.0,
-                  status="ok", request_id=f"req-{i}", cold=False, duration_ms=8.0, billed_ms=9, memory_mb=128)
+    values = dict(
+        run_id="r",
+        variant="mem-128",
+        path="direct",
+        t_start_ns=T0 + i * 1_000_000,
+        client_ms=10.0,
+        status="ok",
+        request_id=f"req-{i}",
+        cold=False,
+        duration_ms=8.0,
+        billed_ms=9,
+        memory_mb=128,
+    )
     values.update(fields)
     return InvocationRecord(**values)
 
 
 # --- histograms.py ---------------------------------------------------------------------------
 
+
 def test_batched_recording_equals_hdrhistograms_own_record_value():
     rng = np.random.default_rng(7)
     edges = [0, 1, 2, 2047, 2048, 2049, 4095, 4096, 4097, 10**6, hdr.HIGHEST_US - 1, hdr.HIGHEST_US]
-    values = np.concatenate([rng.integers(0, 5000, 5000), rng.integers(0, hdr.HIGHEST_US + 1, 5000),
-                             np.exp(rng.uniform(0, math.log(hdr.HIGHEST_US), 5000)).astype(np.int64), edges])
+    values = np.concatenate(
+        [
+            rng.integers(0, 5000, 5000),
+            rng.integers(0, hdr.HIGHEST_US + 1, 5000),
+            np.exp(rng.uniform(0, math.log(hdr.HIGHEST_US), 5000)).astype(np.int64),
+            edges,
+        ]
+    )
     batched, one_by_one = hdr.new_histogram(), hdr.new_histogram()
     assert hdr.record_us(batched, values) == 0
     for value in values.tolist():
         assert one_by_one.record_value(value)
     assert batched.equals(one_by_one)
     assert batched.get_total_count() == values.size
-    assert hdr.percentiles_us(batched) == hdr.percentiles_us(one_by_one)
+
+
+def metric_of(values_us) -> Metric:
+    metric = Metric()
+    metric.record(np.asarray(values_us, dtype=np.int64))
+    return metric
+
+
+def percentiles_us(metric: Metric, asked) -> list[int]:
+    """The one percentile rule (bench/analysis/sample.py) on a metric, in whole µs."""
+    sample = Sample.from_metric(metric)
+    return [round(sample.percentile(p) * 1000) for p in asked]
+
+
+def test_bucket_values_are_hdrhistograms_own():
+    rng = np.random.default_rng(4)
+    histogram = hdr.new_histogram()
+    hdr.record_us(histogram, np.concatenate([np.arange(0, 5000), rng.integers(0, hdr.HIGHEST_US, 20_000)]))
+    values, counts = hdr.buckets_us(histogram)
+    indexes = [i for i in range(histogram.counts_len) if histogram.get_count_at_index(i)]
+    assert values.tolist() == [
+        histogram.get_highest_equivalent_value(histogram.get_value_from_index(i)) for i in indexes
+    ]
+    assert counts.tolist() == [histogram.get_count_at_index(i) for i in indexes]
 
 
 def test_percentiles_are_hdrhistograms_own_answers():
     rng = np.random.default_rng(5)
-    histogram = hdr.new_histogram()
-    hdr.record_us(histogram, rng.lognormal(10, 2, 50_000).astype(np.int64))
-    asked = [0, 0.1, 1, 25, 50, 90, 95, 99, 99.9, 99.99, 100]
-    assert hdr.percentiles_us(histogram, asked) == {p: histogram.get_value_at_percentile(p) for p in asked}
-    single = hdr.new_histogram()
-    hdr.record_us(single, np.array([12345]))
-    assert hdr.percentiles_us(single, asked) == {p: single.get_value_at_percentile(p) for p in asked}
-    assert hdr.percentiles_us(hdr.new_histogram()) == {}
+    asked = [0.1, 1, 25, 50, 90, 95, 99, 99.9, 99.99, 100]
+    for values in (rng.lognormal(10, 2, 50_000).astype(np.int64), np.array([12345])):
+        metric = metric_of(values)
+        assert percentiles_us(metric, asked) == [metric.histogram.get_value_at_percentile(p) for p in asked]
+        # The 0th percentile is the exact minimum (HDR would answer its bucket's lowest value).
+        assert Sample.from_metric(metric).percentile(0) == values.min() / 1000
+    assert Sample.from_metric(Metric()).percentile(50) is None
 
 
 def test_milliseconds_round_to_the_nearest_microsecond():
@@ -86,9 +127,8 @@ def test_range_covers_one_microsecond_to_fifteen_minutes():
 def test_percentiles_of_every_integer_are_within_the_bound():
     # 1 .. 10^6 µs once each: the exact nearest-rank percentile of p is round(p * 10^4) µs.
     values = np.arange(1, 1_000_001, dtype=np.int64)
-    histogram = hdr.new_histogram()
-    hdr.record_us(histogram, values)
-    for percentile, got in hdr.percentiles_us(histogram, (1, 10, 50, 90, 99, 99.9, 99.99)).items():
+    asked = (1, 10, 50, 90, 99, 99.9, 99.99)
+    for percentile, got in zip(asked, percentiles_us(metric_of(values), asked), strict=True):
         exact = nearest_rank(values, percentile)
         assert exact == round(percentile * 10_000)
         assert exact <= got <= exact * (1 + BOUND), percentile
@@ -99,10 +139,8 @@ def test_percentiles_of_every_integer_are_within_the_bound():
 def test_percentiles_across_the_whole_range_are_within_the_bound():
     # A geometric grid from 1 µs to 1 h: every bucket size HDR has, each value once.
     values = np.unique(np.geomspace(1, hdr.HIGHEST_US, 200_000).astype(np.int64))
-    histogram = hdr.new_histogram()
-    hdr.record_us(histogram, values)
     percentiles = [0.1, 1, 5, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.99]
-    for percentile, got in hdr.percentiles_us(histogram, percentiles).items():
+    for percentile, got in zip(percentiles, percentiles_us(metric_of(values), percentiles), strict=True):
         exact = int(nearest_rank(values, percentile))
         assert exact <= got <= exact + exact * BOUND, percentile
 
@@ -121,57 +159,115 @@ def test_encoding_round_trips_and_refuses_other_settings():
         hdr.decode(other.encode().decode("ascii"))
 
 
-def test_percentile_labels():
-    assert [hdr.percentile_label(p) for p in hdr.PERCENTILES] == ["p50", "p90", "p95", "p99", "p99.9"]
-
-
 # --- stats.py --------------------------------------------------------------------------------
 
+
 def test_keys_split_by_variant_path_and_cold_with_every_status_counted():
-    records = [record(0, cold=True, init_ms=150.0), record(1), record(2, status="function_error", error_type="E"),
-               record(3, cold=None, status="throttled", duration_ms=None, billed_ms=None, memory_mb=None),
-               record(4, variant="mem-512", memory_mb=512), record(5, path="apigw-http", cold=None, duration_ms=None,
-                                                                   billed_ms=None)]
+    records = [
+        record(0, cold=True, init_ms=150.0),
+        record(1),
+        record(2, status="function_error", error_type="E"),
+        record(3, cold=None, status="throttled", duration_ms=None, billed_ms=None, memory_mb=None),
+        record(4, variant="mem-512", memory_mb=512),
+        record(5, path="apigw-http", cold=None, duration_ms=None, billed_ms=None),
+    ]
     stats = build_stats(records)
-    assert set(stats.keys) == {StatsKey("mem-128", "direct", "cold"), StatsKey("mem-128", "direct", "warm"),
-                               StatsKey("mem-128", "direct", "unknown"), StatsKey("mem-512", "direct", "warm"),
-                               StatsKey("mem-128", "apigw-http", "unknown")}
+    assert set(stats.keys) == {
+        StatsKey("mem-128", "direct", "cold"),
+        StatsKey("mem-128", "direct", "warm"),
+        StatsKey("mem-128", "direct", "unknown"),
+        StatsKey("mem-512", "direct", "warm"),
+        StatsKey("mem-128", "apigw-http", "unknown"),
+    }
     warm = stats.keys[StatsKey("mem-128", "direct", "warm")]
     assert warm.statuses == {**dict.fromkeys(STATUSES, 0), "ok": 1, "function_error": 1}
+    assert warm.error_types == {"E": 1}
     assert set(warm.metrics) == {"client_ms", "duration_ms", "billed_ms"}, "a warm key has no init durations"
+    assert warm.metrics["client_ms"].count == 1, "client latency counts ok calls only"
+    assert warm.metrics["duration_ms"].count == 2, "an error that ran has a duration"
     cold = stats.keys[StatsKey("mem-128", "direct", "cold")]
     assert cold.metrics["init_ms"].count == 1 and cold.metrics["init_ms"].max_us == 150_000
     throttled = stats.keys[StatsKey("mem-128", "direct", "unknown")]
-    assert throttled.statuses["throttled"] == 1 and set(throttled.metrics) == {"client_ms"}
-    summary = stats.summary()
-    assert summary["records"] == stats.records == 6
-    assert summary["statuses"] == {**dict.fromkeys(STATUSES, 0), "ok": 4, "function_error": 1, "throttled": 1}
+    assert throttled.statuses["throttled"] == 1 and throttled.metrics == {}, "a throttle is no latency"
+    assert stats.records == 6
+    assert sum(k.statuses["ok"] for k in stats.keys.values()) == 4
 
 
-def test_summary_figures_are_in_ms_with_exact_mean_min_and_max():
+def test_keys_count_error_types_init_types_memory_and_max_memory():
+    records = [
+        record(
+            0,
+            status="throttled",
+            error_type="ReservedFunctionConcurrentInvocationLimitExceeded",
+            cold=None,
+            duration_ms=None,
+            billed_ms=None,
+            memory_mb=None,
+        ),
+        record(1, init_type="on-demand", max_memory_mb=40),
+        record(2, init_type="provisioned-concurrency", max_memory_mb=44),
+        record(3, init_type="provisioned-concurrency", memory_mb=256),
+        record(4, status="ok", error_type="ignored on an ok call"),
+    ]
+    stats = build_stats(records)
+    warm = stats.keys[StatsKey("mem-128", "direct", "warm")]
+    assert warm.error_types == {}
+    assert warm.init_types == {"on-demand": 1, "provisioned-concurrency": 2}
+    assert warm.memory == {128: 3, 256: 1}
+    assert (warm.max_memory_mb, warm.max_memory_n) == (44, 2)
+    unknown = stats.keys[StatsKey("mem-128", "direct", "unknown")]
+    assert unknown.error_types == {"ReservedFunctionConcurrentInvocationLimitExceeded": 1}
+    assert unknown.memory == {} and unknown.max_memory_mb is None
+
+
+def test_moments_are_exact_integers_whatever_the_values():
+    rng = np.random.default_rng(1)
+    values = np.concatenate([rng.integers(0, 2**32 - 1, 100_000), [hdr.HIGHEST_US, 2**32 + 5, -7]])
+    assert sum_of_squares(values) == sum(v * v for v in values.tolist())
+    small = rng.integers(0, 5000, 1000)
+    assert sum_of_squares(small) == sum(v * v for v in small.tolist())
+    metric = metric_of(values[:100_000])
+    sample = Sample.from_metric(metric)
+    exact = values[:100_000].astype(object)
+    mean = sum(exact.tolist()) / 100_000
+    assert sample.mean == pytest.approx(mean / 1000, rel=1e-15)
+    assert sample.variance == pytest.approx(float(np.var(values[:100_000] / 1000, ddof=1)), rel=1e-12)
+
+
+def test_key_figures_are_in_ms_with_exact_mean_min_and_max():
     client = [1.0, 2.0, 3.0, 4.0, 100.25]
     stats = build_stats([record(i, client_ms=ms) for i, ms in enumerate(client)])
-    (key,) = stats.summary()["keys"]
+    (key,) = key_summary(stats)
     figures = key["metrics"]["client_ms"]
     assert figures["count"] == 5 and figures["min"] == 1.0 and figures["max"] == 100.25
     assert figures["mean"] == pytest.approx(sum(client) / 5)
     # HDR answers with its bucket's highest value: 3,000 µs sits in a bucket 2 µs wide.
     assert figures["p50"] == 3.001 and 100.25 <= figures["p90"] <= 100.25 * (1 + BOUND)
-    assert hdr.decode(figures["hdr"]).get_total_count() == 5
+    wire = stats.to_wire()["keys"][0][3]["metrics"]["client_ms"]
+    assert hdr.decode(wire["hdr"]).get_total_count() == 5
 
 
 def test_merging_parts_through_the_wire_equals_one_pass_over_everything():
     rng = np.random.default_rng(3)
-    records = [record(i, variant=f"mem-{128 * (1 + i % 3)}", cold=bool(i % 40 == 0),
-                      init_ms=200.0 + i % 7 if i % 40 == 0 else None,
-                      client_ms=float(rng.lognormal(3, 1)), duration_ms=float(rng.lognormal(2.5, 1)),
-                      billed_ms=int(rng.integers(1, 3000)), t_start_ns=T0 + int(rng.integers(0, 30 * NS)))
-               for i in range(20_000)]
-    whole = build_stats(records).summary()
+    records = [
+        record(
+            i,
+            variant=f"mem-{128 * (1 + i % 3)}",
+            cold=bool(i % 40 == 0),
+            init_ms=200.0 + i % 7 if i % 40 == 0 else None,
+            client_ms=float(rng.lognormal(3, 1)),
+            duration_ms=float(rng.lognormal(2.5, 1)),
+            billed_ms=int(rng.integers(1, 3000)),
+            t_start_ns=T0 + int(rng.integers(0, 30 * NS)),
+        )
+        for i in range(20_000)
+    ]
+    whole = build_stats(records)
     merged = RunStats()
     for part in (records[:7000], records[7000:7001], records[7001:]):
         merged.merge(RunStats.from_wire(build_stats(part).to_wire()))
-    assert merged.summary() == whole
+    assert merged == whole
+    assert key_summary(merged) == key_summary(whole)
 
 
 def test_rows_folded_in_any_batches_equal_one_pass_over_the_records():
@@ -180,23 +276,31 @@ def test_rows_folded_in_any_batches_equal_one_pass_over_the_records():
     from bench.collect.rows import row_of
 
     rng = np.random.default_rng(9)
-    records = [record(i, variant=f"mem-{128 * (1 + i % 3)}", path=("direct", "apigw-http")[i % 5 == 0],
-                      status=STATUSES[int(rng.integers(0, len(STATUSES)))], cold=(True, False, None)[i % 3],
-                      init_ms=float(rng.lognormal(5, 0.3)) if i % 3 == 0 else None,
-                      duration_ms=None if i % 7 == 0 else float(rng.lognormal(2, 1)),
-                      billed_ms=None if i % 7 == 0 else int(rng.integers(0, 3000)),
-                      client_ms=float(rng.lognormal(3, 1.5)), t_start_ns=T0 + int(rng.integers(0, 20 * NS)))
-               for i in range(5000)]
-    whole = build_stats(records).summary()
+    records = [
+        record(
+            i,
+            variant=f"mem-{128 * (1 + i % 3)}",
+            path=("direct", "apigw-http")[i % 5 == 0],
+            status=STATUSES[int(rng.integers(0, len(STATUSES)))],
+            cold=(True, False, None)[i % 3],
+            init_ms=float(rng.lognormal(5, 0.3)) if i % 3 == 0 else None,
+            duration_ms=None if i % 7 == 0 else float(rng.lognormal(2, 1)),
+            billed_ms=None if i % 7 == 0 else int(rng.integers(0, 3000)),
+            client_ms=float(rng.lognormal(3, 1.5)),
+            t_start_ns=T0 + int(rng.integers(0, 20 * NS)),
+        )
+        for i in range(5000)
+    ]
+    whole = build_stats(records)
     rows = [row_of(r) for r in records]
     for sizes in ((5000,), (1, 2, 4997), (1000,) * 5, (3, 4096, 901)):
         stats, start = RunStats(), 0
         for size in sizes:
-            stats.add_rows(rows[start:start + size])
+            stats.add_rows(rows[start : start + size])
             start += size
         stats.add_rows([])
-        assert stats.summary() == whole, sizes
-    assert whole["records"] == 5000
+        assert stats == whole, sizes
+    assert whole.records == 5000
 
 
 def test_records_are_folded_in_batches_and_read_after_a_flush():
@@ -226,6 +330,7 @@ def test_wire_refuses_another_schema_version():
 
 
 # --- timeline.py -----------------------------------------------------------------------------
+
 
 def test_concurrency_of_known_intervals():
     timeline = ConcurrencyTimeline()
@@ -273,25 +378,35 @@ def test_a_stray_timestamp_costs_one_chunk_and_is_reported_not_plotted():
     stats = build_stats([record(0), record(1, t_start_ns=5 * NS)])  # 1970, next to 2023
     timeline = stats.timelines[("mem-128", "direct")]
     assert len(timeline._starts.chunks) == 2
-    concurrency = stats.summary()["concurrency"]
-    assert "cannot be one run" in concurrency["total"]["error"]
-    assert stats.summary()["records"] == 2
+    (concurrency,) = summarize(stats, architecture="x86_64").concurrency
+    assert "cannot be one run" in concurrency.error and concurrency.starts == ()
+    assert stats.records == 2
 
 
-def test_summary_concurrency_per_variant_and_in_total():
-    records = [record(i, variant=v, client_ms=2000.0, t_start_ns=T0 + 500_000_000)
-               for i, v in enumerate(["mem-128", "mem-128", "mem-512"])]
-    concurrency = build_stats(records).summary()["concurrency"]
-    peaks = {(c["variant"], c["path"]): c["max_in_flight"] for c in concurrency["by_variant"]}
+def test_summary_concurrency_per_variant():
+    records = [
+        record(i, variant=v, client_ms=2000.0, t_start_ns=T0 + 500_000_000)
+        for i, v in enumerate(["mem-128", "mem-128", "mem-512"])
+    ]
+    concurrency = summarize(build_stats(records), architecture="x86_64").concurrency
+    peaks = {(c.variant, c.path): c.max_in_flight for c in concurrency}
     assert peaks == {("mem-128", "direct"): 2, ("mem-512", "direct"): 1}
-    assert concurrency["total"]["max_in_flight"] == 3
-    assert concurrency["total"]["mean"] == [1.5, 3.0, 1.5]
+    by_variant = {c.variant: c for c in concurrency}
+    assert by_variant["mem-128"].mean == (1.0, 2.0, 1.0) and by_variant["mem-128"].origin_s == T0 // NS
+    assert by_variant["mem-512"].max_mean == 1.0
 
 
 def test_timeline_memory_follows_seconds_not_invocations():
+    def footprint(timeline: ConcurrencyTimeline) -> int:
+        parts = (timeline._starts, timeline._tick_diff, timeline._full_diff, timeline._partial_ns)
+        return sum(chunk.nbytes for part in parts for chunk in part.chunks.values())
+
     timeline = ConcurrencyTimeline()
-    for _ in range(50):
+    timeline.add(T0 + np.arange(10_000) * 1_000_000, np.full(10_000, 5.0))  # 10,000 calls over 10 s
+    after_one = footprint(timeline)
+    for _ in range(49):
         timeline.add(T0 + np.arange(10_000) * 1_000_000, np.full(10_000, 5.0))  # the same 10 s, again and again
-    assert all(len(s.chunks) <= 1 for s in (timeline._starts, timeline._tick_diff, timeline._full_diff,
-                                             timeline._partial_ns))
-    assert CHUNK_S * 8 * 4 < 200_000  # four int64 chunks: the whole footprint
+    assert footprint(timeline) == after_one <= 4 * CHUNK_S * 8, "500,000 calls cost what 10,000 did"
+    # A run twice as long in seconds costs at most one more chunk per series, whatever its calls.
+    timeline.add(T0 + CHUNK_S * NS + np.arange(1000) * 1_000_000, np.full(1000, 5.0))
+    assert footprint(timeline) <= after_one + 4 * CHUNK_S * 8

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
+import conftest
 import pytest
 
 from bench.collect import read_records
@@ -20,15 +20,13 @@ from bench.targets.local import start_emulator
 REPO = Path(__file__).resolve().parent.parent
 
 
-def run_locust(endpoint: str, function: str, variants: str, reports: Path, payload: str = "{}",
-               users: int = 4, seconds: int = 4) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "locust", "-f", str(REPO / "locustfiles" / "direct.py"), "--headless",
-               "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--only-summary",
-               # Let in-flight invokes finish, so that every invoke the emulator served is recorded.
-               "--stop-timeout", "30",
-               "--lambda-endpoint", endpoint, "--lambda-function", function, "--lambda-variants", variants,
-               "--lambda-payload", payload, "--lambench-reports", str(reports), "--json-file", str(reports / "locust")]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=reports)
+def run_locust(
+    endpoint: str, function: str, variants: str, reports: Path, payload: str = "{}", users: int = 4, seconds: int = 4
+) -> subprocess.CompletedProcess:
+    return conftest.run_locust(
+        "direct.py", endpoint, function, variants, reports, "--lambda-payload", payload,
+        "--json-file", str(reports / "locust"), users=users, seconds=seconds,
+    )  # fmt: skip
 
 
 def locust_totals(reports: Path) -> dict[str, tuple[int, int]]:
@@ -72,19 +70,23 @@ def test_function_errors_are_failures_with_their_error_type(emulator, deploy, tm
 
 @pytest.fixture
 def narrow_emulator(tmp_path_factory):
-    with start_emulator(tmp_path_factory.mktemp("narrow") / "emulator.log",
-                        extra_args=("--account-concurrency", "1")) as running:
+    with start_emulator(
+        tmp_path_factory.mktemp("narrow") / "emulator.log", extra_args=("--account-concurrency", "1")
+    ) as running:
         yield running
 
 
 def test_throttles_are_failures_with_the_reason_and_never_retried(narrow_emulator, tmp_path):
-    from bench.targets import FunctionSpec, VariantDeployer, make_lambda_client
+    from bench import awsclient
+    from bench.targets import FunctionSpec, VariantDeployer
 
-    deployer = VariantDeployer(make_lambda_client(narrow_emulator.url, "us-east-1"))
+    client = awsclient.client("lambda", narrow_emulator.url, "us-east-1", awsclient.control_plane_config())
+    deployer = VariantDeployer(client)
     spec = FunctionSpec(name="sleepy", source=REPO / "tests" / "functions" / "sleepy", handler="app.handler")
     (variant,) = deployer.deploy_variants(spec, (128,))
-    result = run_locust(narrow_emulator.url, spec.name, variant.name, tmp_path, payload='{"sleep_s": 0.2}',
-                        users=4, seconds=3)
+    result = run_locust(
+        narrow_emulator.url, spec.name, variant.name, tmp_path, payload='{"sleep_s": 0.2}', users=4, seconds=3
+    )
     records = records_of(tmp_path)
     statuses = Counter((r.status, r.error_type) for r in records)
     assert statuses[("throttled", "ConcurrentInvocationLimitExceeded")] > 0

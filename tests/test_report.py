@@ -6,14 +6,13 @@ import json
 import os
 import shutil
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
 from bench.analysis import RunSummary, summarize
-from bench.report.terminal import summary_table
 from bench.records import InvocationRecord
 from bench.report import (
     SCHEMA_VERSION,
@@ -24,8 +23,11 @@ from bench.report import (
     write_results_json,
 )
 from bench.report.charts import Series, bar_chart, nice_top
+from bench.report.terminal import summary_table
 
 V1_FIXTURE = Path(__file__).parent / "fixtures" / "results" / "results-v1.json"
+# Written by the version-2 code (commit a466339) from four_variants()'s records.
+V2_FIXTURE = Path(__file__).parent / "fixtures" / "results" / "results-v2.json"
 
 # billed ms per variant: GB-s per call 128x400=0.05, 512x60=0.03, 1024x40=0.04, 2048x25=0.05
 BILLED = {128: 400, 512: 60, 1024: 40, 2048: 25}
@@ -36,7 +38,7 @@ RUN_INFO = {
     "function": "cpu-bound",
     "runtime_note": "python3.12 through awslambdaric",
     "cpu_mode": "cgroup v2 cpu.max",
-    "started": datetime(2026, 11, 26, 20, 0, tzinfo=timezone.utc),
+    "started": datetime(2026, 11, 26, 20, 0, tzinfo=UTC),
     "finished": "2026-11-26T20:05:00+00:00",
     "load": {"users": 10, "spawn_rate": 5, "duration_s": 60},
 }
@@ -47,16 +49,34 @@ def four_variants() -> RunSummary:
     for memory, billed in BILLED.items():
         for i in range(30):
             cold = i < 2
-            records.append(InvocationRecord(
-                run_id="run-1", variant=f"mem-{memory}", path="direct", t_start_ns=i,
-                client_ms=billed + 5.0 + i % 7, status="ok", cold=cold,
-                init_ms=100.0 if cold else None, duration_ms=billed - 0.5, billed_ms=billed,
-                max_memory_mb=40 + i % 3, memory_mb=memory,
-            ))
+            records.append(
+                InvocationRecord(
+                    run_id="run-1",
+                    variant=f"mem-{memory}",
+                    path="direct",
+                    t_start_ns=i,
+                    client_ms=billed + 5.0 + i % 7,
+                    status="ok",
+                    cold=cold,
+                    init_ms=100.0 if cold else None,
+                    duration_ms=billed - 0.5,
+                    billed_ms=billed,
+                    max_memory_mb=40 + i % 3,
+                    memory_mb=memory,
+                )
+            )
     # mem-2048 never joined its REPORT lines for these: they add no billed data.
-    records.append(InvocationRecord(run_id="run-1", variant="mem-2048", path="direct",
-                                    t_start_ns=99, client_ms=3.0, status="throttled",
-                                    error_type="ReservedFunctionConcurrentInvocationLimitExceeded"))
+    records.append(
+        InvocationRecord(
+            run_id="run-1",
+            variant="mem-2048",
+            path="direct",
+            t_start_ns=99,
+            client_ms=3.0,
+            status="throttled",
+            error_type="ReservedFunctionConcurrentInvocationLimitExceeded",
+        )
+    )
     return summarize(records, architecture="x86_64")
 
 
@@ -99,11 +119,12 @@ class Dom(HTMLParser):
 
 # ---- results.json ----
 
+
 def test_results_json_round_trip(tmp_path):
     summary = four_variants()
     path = write_results_json(summary, RUN_INFO, tmp_path / "out" / "results.json")
     data = json.loads(path.read_text())
-    assert data["schema_version"] == SCHEMA_VERSION == 2
+    assert data["schema_version"] == SCHEMA_VERSION == 3
     assert data["confidence"] == 0.95
     assert data["cheapest_check"]["runner_up"] == "mem-1024"
     assert data["cheapest_check"]["separated"] is True
@@ -122,21 +143,30 @@ def test_results_json_round_trip(tmp_path):
     assert data["variants"][3]["errors_by_status"]["throttled"] == 1
     assert not list(tmp_path.glob("out/*.tmp"))
 
+    assert [c["variant"] for c in data["concurrency"]] == ["mem-1024", "mem-128", "mem-2048", "mem-512"]
     results = read_results_json(path)
-    assert results.schema_version == 2
+    assert results.schema_version == 3
     assert results.summary == summary
     assert results.run["function"] == "cpu-bound"
 
 
 def test_results_json_writes_null_for_missing_figures(tmp_path):
-    summary = summarize([InvocationRecord(run_id="r", variant="mem-128", path="direct",
-                                          t_start_ns=0, client_ms=1.0, status="ok")],
-                        architecture="arm64")
+    summary = summarize(
+        [InvocationRecord(run_id="r", variant="mem-128", path="direct", t_start_ns=0, client_ms=1.0, status="ok")],
+        architecture="arm64",
+    )
     path = write_results_json(summary, {}, tmp_path / "results.json")
     variant = json.loads(path.read_text())["variants"][0]
     assert variant["cost_per_million_usd"] is None
-    assert variant["duration_ms"] == {"n": 0, "p50": None, "p95": None, "p99": None,
-                                      "p50_ci": None, "p95_ci": None, "p99_ci": None}
+    assert variant["duration_ms"] == {
+        "n": 0,
+        "p50": None,
+        "p95": None,
+        "p99": None,
+        "p50_ci": None,
+        "p95_ci": None,
+        "p99_ci": None,
+    }
     assert variant["billed_ms_mean"] == {"n": 0, "value": None, "ci": None}
     assert variant["cold_rate"] == {"n": 0, "value": None, "ci": None}
     assert variant["cost_per_million_ci"] is None
@@ -145,8 +175,8 @@ def test_results_json_writes_null_for_missing_figures(tmp_path):
 
 def test_read_refuses_an_unknown_schema_version(tmp_path):
     path = tmp_path / "results.json"
-    path.write_text(json.dumps({"schema_version": 3, "run": {}, "variants": []}))
-    with pytest.raises(ValueError, match="schema_version 3: this lambench reads 1, 2"):
+    path.write_text(json.dumps({"schema_version": 4, "run": {}, "variants": []}))
+    with pytest.raises(ValueError, match="schema_version 4: this lambench reads 1, 2, 3"):
         read_results_json(path)
     path.write_text(json.dumps({"schema_version": 2, "run": {}, "variants": []}))
     with pytest.raises(ValueError, match="not a readable results.json"):
@@ -174,13 +204,29 @@ def test_reads_a_version_1_file():
     assert "no interval recorded" in render_html_text(summary, results.run)
 
 
+def test_reads_a_version_2_file():
+    results = read_results_json(V2_FIXTURE)
+    assert results.schema_version == 2
+    summary = results.summary
+    assert summary.cheapest == "mem-512" and summary.cheapest_check.separated
+    assert summary.concurrency == (), "version 2 recorded no concurrency"
+    # Version 2's percentiles were numpy's linear interpolation; they read back as written.
+    v = summary.variants[1]
+    assert v.client_ms.n == 30 and v.client_ms.p50_ci.known
+    assert len(Dom(render_html_text(summary, results.run)).rows) == 4
+
+
 # ---- HTML, parsed ----
+
 
 def test_html_table_rows_and_cheapest(tmp_path):
     path = render_html(four_variants(), RUN_INFO, tmp_path / "report.html")
     dom = Dom(path.read_text())
     assert [r["attrs"]["data-variant"] for r in dom.rows] == [
-        "mem-128", "mem-512", "mem-1024", "mem-2048",
+        "mem-128",
+        "mem-512",
+        "mem-1024",
+        "mem-2048",
     ]
     marked = [r for r in dom.rows if "cheapest" in (r["attrs"].get("class") or "")]
     assert [r["attrs"]["data-variant"] for r in marked] == ["mem-512"]
@@ -215,14 +261,16 @@ def test_html_shows_no_data_as_a_dash_not_zero():
     dom = Dom(render_html_text(four_variants(), RUN_INFO))
     # mem-2048's throttled call has no REPORT line, but its other 30 calls do.
     assert "\u2014" not in dom.rows[3]["text"]
-    summary = summarize([InvocationRecord(run_id="r", variant="mem-128", path="direct",
-                                          t_start_ns=0, client_ms=1.0, status="ok")],
-                        architecture="x86_64")
+    summary = summarize(
+        [InvocationRecord(run_id="r", variant="mem-128", path="direct", t_start_ns=0, client_ms=1.0, status="ok")],
+        architecture="x86_64",
+    )
     (row,) = Dom(render_html_text(summary, RUN_INFO)).rows
     assert row["text"].count("\u2014") >= 8
 
 
 # ---- charts and Markdown ----
+
 
 @pytest.mark.parametrize("largest, top", [(0, 1.0), (3.7, 4.0), (292, 400), (0.66, 0.8), (1.42, 2.0)])
 def test_nice_top(largest, top):
@@ -230,8 +278,9 @@ def test_nice_top(largest, top):
 
 
 def test_bar_chart_marks_missing_values():
-    svg = bar_chart(title="t", labels=["a", "b"], series=[Series("cost", [1.0, None])],
-                    axis_label="USD", fmt=str, highlight=0)
+    svg = bar_chart(
+        title="t", labels=["a", "b"], series=[Series("cost", [1.0, None])], axis_label="USD", fmt=str, highlight=0
+    )
     assert svg.count("<rect") == 1 and "no data" in svg and 'class="highlight"' in svg
 
 
@@ -260,8 +309,14 @@ def test_markdown_warns_when_the_cheapest_is_not_separated():
 # ---- HTML in a real browser ----
 
 CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--window-size=1280,1000",
 )
 # Injected into a copy of the report (the report itself has no scripts): the browser's own
@@ -294,7 +349,10 @@ def run_chromium(chromium: str, tmp_path: Path, *args: str) -> str:
     # The timeout only stops a hung browser; nothing here measures time.
     done = subprocess.run(
         [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
@@ -320,15 +378,19 @@ def test_report_in_headless_chromium(chromium, tmp_path):
 
 def test_html_with_two_paths_and_unknown_memory():
     records = [
-        InvocationRecord(run_id="r", variant=name, path=path, t_start_ns=0, client_ms=5.0,
-                         status="ok", billed_ms=5, memory_mb=memory)
+        InvocationRecord(
+            run_id="r", variant=name, path=path, t_start_ns=0, client_ms=5.0, status="ok", billed_ms=5, memory_mb=memory
+        )
         for name, memory in (("mem-256", 256), ("blue", None))
         for path in ("direct", "apigw-http")
     ]
     summary = summarize(records, architecture="x86_64")
     dom = Dom(render_html_text(summary, RUN_INFO))
     assert [(r["attrs"]["data-variant"], r["attrs"]["data-path"]) for r in dom.rows] == [
-        ("mem-256", "direct"), ("mem-256", "apigw-http"), ("blue", "direct"), ("blue", "apigw-http"),
+        ("mem-256", "direct"),
+        ("mem-256", "apigw-http"),
+        ("blue", "direct"),
+        ("blue", "apigw-http"),
     ]
     assert [len(r["badges"]) for r in dom.rows] == [1, 1, 0, 0]  # both paths of the cheapest
     assert "apigw-http" in dom.rows[1]["text"]
@@ -336,13 +398,23 @@ def test_html_with_two_paths_and_unknown_memory():
 
 # ---- intervals, checks and the terminal table ----
 
+
 def overlapping_costs() -> RunSummary:
     """Two variants with the same per-call GB-s (0.020..0.040 at either size): a tie."""
     records = [
-        InvocationRecord(run_id="r", variant=f"mem-{memory}", path="direct", t_start_ns=i,
-                         client_ms=50.0 + i, status="ok", cold=i == 0,
-                         init_ms=100.0 if i == 0 else None, duration_ms=float(billed),
-                         billed_ms=billed, memory_mb=memory)
+        InvocationRecord(
+            run_id="r",
+            variant=f"mem-{memory}",
+            path="direct",
+            t_start_ns=i,
+            client_ms=50.0 + i,
+            status="ok",
+            cold=i == 0,
+            init_ms=100.0 if i == 0 else None,
+            duration_ms=float(billed),
+            billed_ms=billed,
+            memory_mb=memory,
+        )
         for memory, scale in ((512, 2), (1024, 1))
         for i, billed in enumerate(scale * (20 + j) for j in range(21))
     ]
@@ -352,11 +424,19 @@ def overlapping_costs() -> RunSummary:
 def many_calls() -> RunSummary:
     """400 calls, enough for every percentile's interval, with cold starts among them."""
     records = [
-        InvocationRecord(run_id="r", variant="mem-512", path="direct", t_start_ns=i,
-                         client_ms=100.0 + (i * 37) % 50 + (300.0 if i % 50 == 0 else 0.0),
-                         status="ok", cold=i % 50 == 0,
-                         init_ms=250.0 if i % 50 == 0 else None, duration_ms=90.0 + i % 7,
-                         billed_ms=91 + i % 7 + (250 if i % 50 == 0 else 0), memory_mb=512)
+        InvocationRecord(
+            run_id="r",
+            variant="mem-512",
+            path="direct",
+            t_start_ns=i,
+            client_ms=100.0 + (i * 37) % 50 + (300.0 if i % 50 == 0 else 0.0),
+            status="ok",
+            cold=i % 50 == 0,
+            init_ms=250.0 if i % 50 == 0 else None,
+            duration_ms=90.0 + i % 7,
+            billed_ms=91 + i % 7 + (250 if i % 50 == 0 else 0),
+            memory_mb=512,
+        )
         for i in range(400)
     ]
     return summarize(records, architecture="x86_64")
@@ -383,17 +463,19 @@ def test_html_warm_and_cold_table():
     text = render_html_text(many_calls(), RUN_INFO)
     assert '<table id="coldwarm">' in text
     start = text.index('<table id="coldwarm">')
-    section = text[start:text.index("</table>", start)]
-    assert "2.0%<span class=\"ci\">[1.0%\u20133.9%]</span>" in section  # 8 cold of 400, Wilson
-    assert "<td class=\"n\">392</td>" in section and "<td class=\"n\">8</td>" in section
+    section = text[start : text.index("</table>", start)]
+    assert '2.0%<span class="ci">[1.0%\u20133.9%]</span>' in section  # 8 cold of 400, Wilson
+    assert '<td class="n">392</td>' in section and '<td class="n">8</td>' in section
 
 
 def test_html_checks_separated_and_not():
     separated = render_html_text(four_variants(), RUN_INFO)
     assert 'class="ok" id="cheapest-check">mem-512 is cheaper than the next cheapest, mem-1024' in separated
     tie = render_html_text(overlapping_costs(), RUN_INFO)
-    assert ('class="warn" id="cheapest-check"><strong>WARNING:</strong> the data cannot separate '
-            "mem-512 (cheapest) from mem-1024") in tie
+    assert (
+        'class="warn" id="cheapest-check"><strong>WARNING:</strong> the data cannot separate '
+        "mem-512 (cheapest) from mem-1024"
+    ) in tie
 
 
 def test_html_lists_unstable_variants():
@@ -404,13 +486,15 @@ def test_html_lists_unstable_variants():
 def render_terminal(summary: RunSummary) -> list[str]:
     from rich.console import Console
 
-    console = Console(width=80, record=True, file=open(os.devnull, "w"))
-    console.print(summary_table(summary))
-    return console.export_text().splitlines()
+    with open(os.devnull, "w") as devnull:
+        console = Console(width=80, record=True, file=devnull)
+        console.print(summary_table(summary))
+        return console.export_text().splitlines()
 
 
-@pytest.mark.parametrize("make", [four_variants, overlapping_costs, many_calls,
-                                  lambda: read_results_json(V1_FIXTURE).summary])
+@pytest.mark.parametrize(
+    "make", [four_variants, overlapping_costs, many_calls, lambda: read_results_json(V1_FIXTURE).summary]
+)
 def test_terminal_table_fits_80_columns(make):
     lines = render_terminal(make())
     assert max(len(line.rstrip()) for line in lines) <= 80

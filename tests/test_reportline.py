@@ -40,7 +40,7 @@ def test_fixture_line_parses_to_expected_values(line: str, expected: dict) -> No
 
 
 def test_fixture_has_one_case_per_line() -> None:
-    lines = [l for l in (FIXTURES / "report-lines.txt").read_text().split("\n") if l]
+    lines = [line for line in (FIXTURES / "report-lines.txt").read_text().split("\n") if line]
     assert [case["line"] for _, case in _fixture_cases()] == list(range(1, len(lines) + 1))
 
 
@@ -55,56 +55,73 @@ def test_fixture_copies_match_shared() -> None:
 
 
 def _platform_report(**metrics: float) -> str:
-    return json.dumps({
-        "time": "2024-05-01T12:00:00.000Z",
-        "type": "platform.report",
-        "record": {"requestId": "req-json-1", "metrics": metrics, "status": "success"},
-    })
+    return json.dumps(
+        {
+            "time": "2024-05-01T12:00:00.000Z",
+            "type": "platform.report",
+            "record": {"requestId": "req-json-1", "metrics": metrics, "status": "success"},
+        }
+    )
 
 
 def test_json_platform_report_parses_to_same_report_as_text() -> None:
     line = _platform_report(
-        durationMs=15.74, billedDurationMs=147, memorySizeMB=128,
-        maxMemoryUsedMB=56, initDurationMs=130.49,
+        durationMs=15.74,
+        billedDurationMs=147,
+        memorySizeMB=128,
+        maxMemoryUsedMB=56,
+        initDurationMs=130.49,
     )
     assert parse_log_line(line) == Report(
-        request_id="req-json-1", duration_ms=15.74, billed_ms=147,
-        memory_mb=128, max_memory_used_mb=56, init_ms=130.49,
+        request_id="req-json-1",
+        duration_ms=15.74,
+        billed_ms=147,
+        memory_mb=128,
+        max_memory_used_mb=56,
+        init_ms=130.49,
     )
     assert parse_log_line(line).cold is True
 
 
 def test_json_platform_report_warm_and_restore() -> None:
-    warm = parse_log_line(_platform_report(
-        durationMs=3, billedDurationMs=3.0, memorySizeMB=512, maxMemoryUsedMB=40))
+    warm = parse_log_line(_platform_report(durationMs=3, billedDurationMs=3.0, memorySizeMB=512, maxMemoryUsedMB=40))
     assert warm.cold is False and warm.duration_ms == 3.0 and warm.billed_ms == 3
-    restored = parse_log_line(_platform_report(
-        durationMs=469.4, billedDurationMs=500, memorySizeMB=1024,
-        maxMemoryUsedMB=21, restoreDurationMs=474.16))
+    restored = parse_log_line(
+        _platform_report(
+            durationMs=469.4, billedDurationMs=500, memorySizeMB=1024, maxMemoryUsedMB=21, restoreDurationMs=474.16
+        )
+    )
     assert restored.restore_ms == 474.16 and restored.init_ms is None and restored.cold
 
 
-@pytest.mark.parametrize("line", [
-    "START RequestId: 8f507cfc-xmpl-4697-b07a-ac58fc914c95 Version: $LATEST",
-    "END RequestId: 8f507cfc-xmpl-4697-b07a-ac58fc914c95",
-    "hello from the handler",
-    "{not json",
-    '{"type": "platform.start", "record": {"requestId": "x"}}',
-    '["platform.report"]',
-    "",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "START RequestId: 8f507cfc-xmpl-4697-b07a-ac58fc914c95 Version: $LATEST",
+        "END RequestId: 8f507cfc-xmpl-4697-b07a-ac58fc914c95",
+        "hello from the handler",
+        "{not json",
+        '{"type": "platform.start", "record": {"requestId": "x"}}',
+        '["platform.report"]',
+        "",
+    ],
+)
 def test_non_report_line_is_none(line: str) -> None:
     assert parse_log_line(line) is None
 
 
 def test_text_line_with_trailing_tab_and_cr_through_parse_log_line() -> None:
-    line = "REPORT RequestId: r1\tDuration: 1.5 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 30 MB\t\r"
+    line = (
+        "REPORT RequestId: r1\tDuration: 1.5 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 30 MB\t\r"
+    )
     assert parse_log_line(line) == Report("r1", 1.5, 2, 128, 30)
 
 
 def test_unknown_fields_are_ignored() -> None:
-    line = ("REPORT RequestId: r2\tDuration: 3000.00 ms\tBilled Duration: 3000 ms\t"
-            "Memory Size: 128 MB\tMax Memory Used: 39 MB\tStatus: timeout")
+    line = (
+        "REPORT RequestId: r2\tDuration: 3000.00 ms\tBilled Duration: 3000 ms\t"
+        "Memory Size: 128 MB\tMax Memory Used: 39 MB\tStatus: timeout"
+    )
     assert parse_report_line(line).duration_ms == 3000.0
 
 
@@ -118,22 +135,31 @@ def test_report_missing_required_field_raises() -> None:
 def test_record_fields_fit_an_invocation_record() -> None:
     report = parse_report_line(_fixture_cases()[0][0])
     assert report.record_fields() == {
-        "request_id": "8f507cfc-xmpl-4697-b07a-ac58fc914c95", "cold": True, "init_ms": 130.49,
-        "duration_ms": 15.74, "billed_ms": 147, "max_memory_mb": 56, "memory_mb": 128,
+        "request_id": "8f507cfc-xmpl-4697-b07a-ac58fc914c95",
+        "cold": True,
+        "init_ms": 130.49,
+        "duration_ms": 15.74,
+        "billed_ms": 147,
+        "max_memory_mb": 56,
+        "memory_mb": 128,
     }
 
 
-TAIL = "\n".join([
-    "START RequestId: aaaa-1 Version: $LATEST",
-    "progress 50%\rprogress 100%\rREPORT RequestId: fake\tDuration: 1 ms",
-    "END RequestId: aaaa-1",
-    "REPORT RequestId: aaaa-1\tDuration: 12.00 ms\tBilled Duration: 13 ms\tMemory Size: 256 MB\tMax Memory Used: 70 MB\tInit Duration: 200.00 ms\t",
-    "START RequestId: bbbb-2 Version: $LATEST",
-    "[INFO]\t2024-05-01T12:00:00Z\tbbbb-2\thandled",
-    "END RequestId: bbbb-2",
-    "REPORT RequestId: bbbb-2\tDuration: 4.20 ms\tBilled Duration: 5 ms\tMemory Size: 256 MB\tMax Memory Used: 71 MB\t",
-    "",
-])
+TAIL = "\n".join(
+    [
+        "START RequestId: aaaa-1 Version: $LATEST",
+        "progress 50%\rprogress 100%\rREPORT RequestId: fake\tDuration: 1 ms",
+        "END RequestId: aaaa-1",
+        "REPORT RequestId: aaaa-1\tDuration: 12.00 ms\tBilled Duration: 13 ms\tMemory Size: 256 MB\t"
+        "Max Memory Used: 70 MB\tInit Duration: 200.00 ms\t",
+        "START RequestId: bbbb-2 Version: $LATEST",
+        "[INFO]\t2024-05-01T12:00:00Z\tbbbb-2\thandled",
+        "END RequestId: bbbb-2",
+        "REPORT RequestId: bbbb-2\tDuration: 4.20 ms\tBilled Duration: 5 ms\tMemory Size: 256 MB\t"
+        "Max Memory Used: 71 MB\t",
+        "",
+    ]
+)
 
 
 def test_find_report_picks_the_request_id() -> None:
@@ -168,18 +194,22 @@ EMF_ITERATIONS = (
 
 def test_emf_cold_start_line_parses() -> None:
     assert parse_emf_cold_start(EMF_COLD_START + "\n") == ColdStartMetric(
-        function_name="lambench-cpu-bound", service="cpu_bound", cold_start=1.0, timestamp_ms=1795725119153)
+        function_name="lambench-cpu-bound", service="cpu_bound", cold_start=1.0, timestamp_ms=1795725119153
+    )
 
 
-@pytest.mark.parametrize("line", [
-    EMF_ITERATIONS,
-    "REPORT RequestId: r1\tDuration: 1.5 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 30 MB",
-    '{"ColdStart": [1.0]}',  # no _aws block: function output, not a metric
-    '{"_aws": "x", "ColdStart": [1.0]}',
-    "{not json",
-    "[1, 2]",
-    "",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        EMF_ITERATIONS,
+        "REPORT RequestId: r1\tDuration: 1.5 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 30 MB",
+        '{"ColdStart": [1.0]}',  # no _aws block: function output, not a metric
+        '{"_aws": "x", "ColdStart": [1.0]}',
+        "{not json",
+        "[1, 2]",
+        "",
+    ],
+)
 def test_lines_without_an_emf_cold_start_are_none(line: str) -> None:
     assert parse_emf_cold_start(line) is None
 
@@ -189,12 +219,15 @@ def test_emf_cold_start_as_a_bare_number_and_without_dimensions() -> None:
     assert metric == ColdStartMetric(None, None, 1.0, 1700000000000)
 
 
-@pytest.mark.parametrize("line", [
-    '{"_aws": {"Timestamp": 1}, "ColdStart": ["yes"]}',
-    '{"_aws": {"Timestamp": 1}, "ColdStart": []}',
-    '{"_aws": {"Timestamp": 1}, "ColdStart": true}',
-    '{"_aws": {}, "ColdStart": [1.0]}',
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"_aws": {"Timestamp": 1}, "ColdStart": ["yes"]}',
+        '{"_aws": {"Timestamp": 1}, "ColdStart": []}',
+        '{"_aws": {"Timestamp": 1}, "ColdStart": true}',
+        '{"_aws": {}, "ColdStart": [1.0]}',
+    ],
+)
 def test_malformed_emf_cold_start_raises(line: str) -> None:
     with pytest.raises(ReportLineError):
         parse_emf_cold_start(line)
@@ -214,9 +247,12 @@ def test_cpu_bound_target_logs_one_emf_cold_start_then_none(monkeypatch, capsys)
     app = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(app)
     cold_start.reset_cold_start_flag()  # process-wide in Powertools; another test may have spent it
-    context = SimpleNamespace(function_name="lambench-cpu-bound", memory_limit_in_mb="128",
-                              invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:lambench-cpu-bound",
-                              aws_request_id=str(uuid.uuid4()))
+    context = SimpleNamespace(
+        function_name="lambench-cpu-bound",
+        memory_limit_in_mb="128",
+        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:lambench-cpu-bound",
+        aws_request_id=str(uuid.uuid4()),
+    )
     app.lambda_handler({"n": 10}, context)
     first = [parse_emf_cold_start(line) for line in capsys.readouterr().out.splitlines()]
     app.lambda_handler({"n": 10}, context)

@@ -1,4 +1,4 @@
-"""`lambench run` end to end on the bundled emulator: four variants, a report that exists."""
+"""`lambench run` end to end on the bundled emulator: four variants, and outputs that agree."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,8 +32,14 @@ dir = "{reports}"
 def test_run_writes_report_results_and_records_for_four_variants(tmp_path):
     config = tmp_path / "bench.toml"
     config.write_text(CONFIG.format(source=REPO / "targets" / "cpu_bound", reports=tmp_path / "reports"))
-    result = subprocess.run([sys.executable, "-m", "bench", "run", "-c", str(config)], capture_output=True,
-                            text=True, timeout=300, cwd=tmp_path, env={**os.environ, "COLUMNS": "160"})
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "run", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={**os.environ, "COLUMNS": "160"},
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("report: ")
@@ -41,8 +48,10 @@ def test_run_writes_report_results_and_records_for_four_variants(tmp_path):
     run_dir = report.parent
     assert (run_dir / "records.sqlite").is_file()
     results = json.loads((run_dir / "results.json").read_text())
-    assert results["schema_version"] == 2
-    assert results["run"]["cpu_mode"] in ("quota", "none")
+    assert results["schema_version"] == 3
+    # auto picks quota (root with a cgroup cpu controller) or dilation: a run always says which.
+    assert results["run"]["cpu_mode"] in ("quota", "dilation")
+    assert results["run"]["cpu_mode"] in report.read_text()
     assert "ran on the local interpreter" in results["run"]["runtime_note"]
     variants = {v["variant"]: v for v in results["variants"]}
     assert set(variants) == {"mem-128", "mem-512", "mem-1024", "mem-1769"}
@@ -51,7 +60,10 @@ def test_run_writes_report_results_and_records_for_four_variants(tmp_path):
         assert v["cost_per_million_usd"] > 0
         assert v["errors"] == 0
     assert results["cheapest"] in variants
-    assert "cheapest" in result.stdout
+    # The terminal table stars the cheapest variant's row, and only that row.
+    rows = [line.split() for line in result.stdout.splitlines() if line.split() and line.split()[0].isdigit()]
+    starred = [row[0] for row in rows if "*" in row]
+    assert starred == [str(variants[results["cheapest"]]["memory_mb"])], result.stdout
 
 
 def test_an_interrupted_run_keeps_what_it_measured_and_still_reports(tmp_path):
@@ -60,10 +72,18 @@ def test_an_interrupted_run_keeps_what_it_measured_and_still_reports(tmp_path):
     import time
 
     config = tmp_path / "bench.toml"
-    config.write_text(CONFIG.format(source=REPO / "targets" / "cpu_bound", reports=tmp_path / "reports")
-                      .replace("run_time_s = 8", "run_time_s = 600").replace("n = 20000", "n = 2000"))
-    process = subprocess.Popen([sys.executable, "-m", "bench", "run", "-c", str(config)], cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    config.write_text(
+        CONFIG.format(source=REPO / "targets" / "cpu_bound", reports=tmp_path / "reports")
+        .replace("run_time_s = 8", "run_time_s = 600")
+        .replace("n = 20000", "n = 2000")
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench", "run", "-c", str(config)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         rows = 0
@@ -86,3 +106,104 @@ def test_an_interrupted_run_keeps_what_it_measured_and_still_reports(tmp_path):
     assert results["run"]["interrupted"] is True
     assert sum(v["invocations"] for v in results["variants"]) >= rows
     assert (run_dir / "report.html").is_file()
+
+
+AGREEMENT_CONFIG = """
+[function]
+name = "lambench-agree"
+source = "{source}"
+handler = "app.handler"
+[variants]
+memory_mb = [128, 512]
+[load]
+users = 6
+spawn_rate = 6
+run_time_s = 6
+paths = ["direct", "apigw-http", "apigw-rest"]
+route = "/x?mode=echo"
+[report]
+dir = "{reports}"
+"""
+
+
+class VariantCells(HTMLParser):
+    """The text of each cell of table#variants, by (data-variant, data-path)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.rows: dict[tuple[str, str], list[str]] = {}
+        self._row: list[str] | None = None
+        self._in_table = False
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table":
+            self._in_table = attrs.get("id") == "variants"
+        elif self._in_table and tag == "tr" and "data-variant" in attrs:
+            self._row = self.rows.setdefault((attrs["data-variant"], attrs["data-path"]), [])
+        elif self._row is not None and tag == "td":
+            self._row.append("")
+
+    def handle_endtag(self, tag):
+        if tag in ("tr", "table"):
+            self._row = None
+
+    def handle_data(self, data):
+        if self._row:
+            self._row[-1] += data
+
+
+def test_results_summary_and_report_agree_on_every_shared_figure(tmp_path):
+    from bench.report.formatting import fmt_int, fmt_ms, fmt_usd
+
+    config = tmp_path / "bench.toml"
+    config.write_text(
+        AGREEMENT_CONFIG.format(source=REPO / "tests" / "functions" / "apigw_echo", reports=tmp_path / "reports")
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "run", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (run_dir,) = (tmp_path / "reports").iterdir()
+    results = json.loads((run_dir / "results.json").read_text())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    cells = VariantCells((run_dir / "report.html").read_text()).rows
+    keys = {(k["variant"], k["path"], k["cold"]): k for k in summary["keys"]}
+    assert {v["path"] for v in results["variants"]} == {"direct", "apigw-http", "apigw-rest"}
+    assert summary["records"] == sum(v["invocations"] for v in results["variants"]) > 0
+    for v in results["variants"]:
+        name, path = v["variant"], v["path"]
+        mine = {cold: keys.get((name, path, cold)) for cold in ("cold", "warm", "unknown")}
+        # Counts: one source, whatever file says them.
+        assert v["invocations"] == sum(k["records"] for k in mine.values() if k)
+        assert v["cold_starts"] == (mine["cold"] or {}).get("records", 0), (name, path)
+        assert v["ok"] == sum(k["statuses"]["ok"] for k in mine.values() if k)
+        # The log join filled in the gateway paths before any figure was made: nothing unknown.
+        assert mine["unknown"] is None, f"{name} {path}: {mine['unknown']}"
+        # Warm and cold percentiles: the same numbers in results.json and summary.json.
+        for cold in ("warm", "cold"):
+            key = mine[cold]
+            for metric in ("client_ms", "duration_ms"):
+                figures = v[f"{metric}_{cold}"]
+                if key is None or metric not in key["metrics"]:
+                    assert figures["n"] == 0
+                    continue
+                assert figures["n"] == key["metrics"][metric]["count"]
+                assert (figures["p50"], figures["p95"], figures["p99"]) == tuple(
+                    key["metrics"][metric][p] for p in ("p50", "p95", "p99")
+                ), (name, path, cold, metric)
+        # The report shows results.json's figures, as formatted.
+        row = cells[(name, path)]
+        assert row[2].strip() == fmt_int(v["invocations"])
+        assert row[5].startswith(fmt_ms(v["client_ms"]["p50"])) and row[6].startswith(fmt_ms(v["client_ms"]["p95"]))
+        assert row[9].startswith(fmt_ms(v["duration_ms"]["p50"]))
+        assert row[13].startswith(fmt_ms(v["billed_ms_mean"]["value"]))
+        assert row[-1].startswith(fmt_usd(v["cost_per_million_usd"]))
+    concurrency = {(c["variant"], c["path"]) for c in results["concurrency"]}
+    assert concurrency == {(v["variant"], v["path"]) for v in results["variants"]}
+    assert results["concurrency"] == summary["concurrency"]

@@ -12,18 +12,44 @@ from bench.collect.store import RecordStore, read_records
 from bench.records import FIELDS, InvocationRecord
 
 FULL = InvocationRecord(
-    run_id="run-1", variant="mem-512", path="apigw-http", t_start_ns=1_714_560_000_123_456_789,
-    client_ms=23.5, status="function_error", error_type="Runtime.ExitError", request_id="req-1",
-    cold=True, init_ms=130.49, duration_ms=15.74, billed_ms=147, max_memory_mb=56,
-    memory_mb=512, payload_bytes=120, response_bytes=4096, worker="worker-3",
+    run_id="run-1",
+    variant="mem-512",
+    path="apigw-http",
+    t_start_ns=1_714_560_000_123_456_789,
+    client_ms=23.5,
+    status="function_error",
+    error_type="Runtime.ExitError",
+    request_id="req-1",
+    cold=True,
+    init_ms=130.49,
+    duration_ms=15.74,
+    billed_ms=147,
+    max_memory_mb=56,
+    memory_mb=512,
+    payload_bytes=120,
+    response_bytes=4096,
+    worker="worker-3",
 )
 WARM = InvocationRecord(
-    run_id="run-1", variant="mem-512", path="direct", t_start_ns=2, client_ms=4.0,
-    status="ok", request_id="req-2", cold=False, duration_ms=3.0, billed_ms=3,
-    max_memory_mb=40, memory_mb=512,
+    run_id="run-1",
+    variant="mem-512",
+    path="direct",
+    t_start_ns=2,
+    client_ms=4.0,
+    status="ok",
+    request_id="req-2",
+    cold=False,
+    duration_ms=3.0,
+    billed_ms=3,
+    max_memory_mb=40,
+    memory_mb=512,
 )
 UNKNOWN = InvocationRecord(
-    run_id="run-1", variant="mem-128", path="apigw-rest", t_start_ns=3, client_ms=0.0,
+    run_id="run-1",
+    variant="mem-128",
+    path="apigw-rest",
+    t_start_ns=3,
+    client_ms=0.0,
     status="transport_error",
 )
 
@@ -126,10 +152,9 @@ def test_close_loses_nothing(tmp_path: Path, clock: FakeClock) -> None:
 
 def test_context_manager_flushes_on_error(tmp_path: Path) -> None:
     path = tmp_path / "records.sqlite"
-    with pytest.raises(KeyboardInterrupt):
-        with RecordStore(path) as store:
-            store.add(FULL)
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), RecordStore(path) as store:
+        store.add(FULL)
+        raise KeyboardInterrupt
     assert read_records(path) == [FULL]
 
 
@@ -171,7 +196,7 @@ def test_greenlets_share_one_store(tmp_path: Path) -> None:
     store = RecordStore(path, flush_interval_s=0.0)  # flush on every call, the worst case
 
     def user(n: int) -> None:
-        for i in range(n):
+        for _ in range(n):
             store.add(WARM)
             store.maybe_flush()
             gevent.sleep(0)
@@ -210,6 +235,7 @@ def test_adapters_registered_by_others_are_kept(tmp_path: Path, monkeypatch: pyt
 
 # --- the collector: one row per record, to the store and the statistics --------------------
 
+
 def _collector(path: Path, **kwargs):
     pytest.importorskip("gevent")
     from bench.collect.listener import RecordCollector
@@ -236,13 +262,13 @@ def test_collector_writes_within_a_second_and_counts_every_record_once(tmp_path:
     clock.now += 0.5
     _request(collector, UNKNOWN)  # a second after the last flush: all three go
     assert _count_on_disk(path) == 3
-    assert collector.stats.summary() == build_stats(read_records(path)).summary()
+    assert collector.stats == build_stats(read_records(path))
     _request(collector, WARM)
     collector.close()
     records = read_records(path)
     assert records == [FULL, WARM, UNKNOWN, WARM]
     assert collector.store.count == 4
-    assert collector.stats.summary() == build_stats(records).summary()
+    assert collector.stats == build_stats(records)
 
 
 def test_collector_flushes_at_max_buffered_and_deltas_add_up(tmp_path: Path, clock: FakeClock) -> None:
@@ -264,7 +290,7 @@ def test_collector_flushes_at_max_buffered_and_deltas_add_up(tmp_path: Path, clo
     merged = RunStats()
     for delta in (first, collector.stats):
         merged.merge(RunStats.from_wire(delta.to_wire()))
-    assert merged.summary() == build_stats(read_records(path)).summary()
+    assert merged == build_stats(read_records(path))
     assert merged.records == 6
 
 
@@ -290,3 +316,76 @@ def test_collector_timer_flushes_when_requests_stop(tmp_path: Path) -> None:
     assert _count_on_disk(path) == 1
     collector.close()
     assert Events.request.listeners == []
+
+
+# ---- the API Gateway join: written beside the records, applied by every reader ----
+
+GATEWAY = InvocationRecord(
+    run_id="run-1",
+    variant="mem-512",
+    path="apigw-http",
+    t_start_ns=5,
+    client_ms=30.0,
+    status="ok",
+    gateway_request_id="gw-1",
+)
+GATEWAY_UNMATCHED = InvocationRecord(
+    run_id="run-1",
+    variant="mem-512",
+    path="apigw-rest",
+    t_start_ns=6,
+    client_ms=31.0,
+    status="ok",
+    gateway_request_id="gw-2",
+)
+REPORT_FIELDS = {
+    "request_id": "lambda-1",
+    "cold": True,
+    "init_ms": 120.0,
+    "duration_ms": 10.0,
+    "billed_ms": 131,
+    "max_memory_mb": 50,
+    "memory_mb": 512,
+}
+
+
+def test_the_join_fills_readers_and_never_touches_the_rows(tmp_path: Path) -> None:
+    from bench.collect import stats_of_store
+    from bench.collect.stats import StatsKey
+    from bench.collect.store import unjoined_gateway_calls, write_joined
+
+    path = tmp_path / "records.sqlite"
+    with RecordStore(path) as store:
+        for record in (WARM, GATEWAY, GATEWAY_UNMATCHED):
+            store.add(record)
+    assert unjoined_gateway_calls(path) == {"gw-1": 5, "gw-2": 6}
+    assert write_joined(path, [("gw-1", REPORT_FIELDS)]) == 1
+    joined = read_records(path)
+    assert joined[0] == WARM and joined[2] == GATEWAY_UNMATCHED
+    assert joined[1] == InvocationRecord(**{**GATEWAY.as_dict(), **REPORT_FIELDS})
+    # The invocations table is as the collector wrote it: append-only.
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT cold, billed_ms FROM invocations WHERE gateway_request_id = 'gw-1'").fetchone() == (
+        None,
+        None,
+    )
+    conn.close()
+    assert unjoined_gateway_calls(path) == {"gw-2": 6}, "a second join asks only for what is left"
+    # Joining again replaces rather than doubles, and the statistics see the joined fields.
+    write_joined(path, [("gw-1", REPORT_FIELDS)])
+    stats = stats_of_store(path)
+    cold = stats.keys[StatsKey("mem-512", "apigw-http", "cold")]
+    assert cold.records == 1 and cold.metrics["billed_ms"].sum_us == 131_000
+    assert stats.keys[StatsKey("mem-512", "apigw-rest", "unknown")].records == 1
+    assert stats.records == 3
+
+
+def test_statistics_read_from_the_store_equal_the_collectors(tmp_path: Path) -> None:
+    from bench.collect import build_stats, stats_of_store
+
+    path = tmp_path / "records.sqlite"
+    records = [FULL, WARM, UNKNOWN] * 7
+    with RecordStore(path) as store:
+        for record in records:
+            store.add(record)
+    assert stats_of_store(path) == build_stats(records)

@@ -84,8 +84,12 @@ def duration_rate(architecture: str, *, provisioned: bool = False) -> float:
 
 
 def invocation_cost(
-    billed_ms: float, memory_mb: int, architecture: str, *,
-    provisioned: bool = False, include_request: bool = True,
+    billed_ms: float,
+    memory_mb: int,
+    architecture: str,
+    *,
+    provisioned: bool = False,
+    include_request: bool = True,
 ) -> float:
     """USD of one invocation: its GB-seconds at the first tier (or the provisioned duration
     rate for one served by provisioned concurrency), plus the request charge."""
@@ -94,8 +98,12 @@ def invocation_cost(
 
 
 def cost_per_million(
-    mean_billed_ms: float, memory_mb: int, architecture: str, path: str = "direct",
-    *, provisioned: bool = False,
+    mean_billed_ms: float,
+    memory_mb: int,
+    architecture: str,
+    path: str = "direct",
+    *,
+    provisioned: bool = False,
 ) -> float:
     """USD per million invocations: Lambda duration and requests, plus API Gateway's charge.
 

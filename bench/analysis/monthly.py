@@ -24,7 +24,7 @@ from bench.analysis.cost import (
     gb_seconds,
     tiered_duration,
 )
-from bench.analysis.summary import VariantSummary
+from bench.analysis.model import VariantSummary
 from bench.awsfacts import (
     APIGW_FIRST_TIER_REQUESTS,
     APIGW_USD_PER_MILLION,
@@ -113,9 +113,11 @@ class MonthlyCost:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "invocation": asdict(self.invocation), "traffic": asdict(self.traffic),
+            "invocation": asdict(self.invocation),
+            "traffic": asdict(self.traffic),
             "items": [{**asdict(item), "usd": item.usd} for item in self.items],
-            "notes": list(self.notes), "total_usd": self.total_usd,
+            "notes": list(self.notes),
+            "total_usd": self.total_usd,
         }
 
 
@@ -134,8 +136,9 @@ def _on_demand_duration_items(gb_s: float, traffic: TrafficProfile, architecture
     items = []
     for charge in charges:
         note = f"after {free:,.0f} free GB-s" if free and charge is charges[0] else ""
-        items.append(LineItem(f"Lambda duration, on demand, tier {charge.tier}", charge.gb_s, "GB-s",
-                              charge.usd_per_gb_s, note))
+        items.append(
+            LineItem(f"Lambda duration, on demand, tier {charge.tier}", charge.gb_s, "GB-s", charge.usd_per_gb_s, note)
+        )
     return items
 
 
@@ -148,11 +151,21 @@ def _provisioned_items(invocation: InvocationProfile, traffic: TrafficProfile, s
     provisioned_gb_s = invocation.memory_mb / 1024 * traffic.provisioned_concurrency * seconds
     billed = invocation.billed_ms if invocation.billed_ms_provisioned is None else invocation.billed_ms_provisioned
     return [
-        LineItem("Provisioned concurrency", provisioned_gb_s, "GB-s", prices.provisioned_usd_per_gb_s,
-                 f"{traffic.provisioned_concurrency} x {invocation.memory_mb} MB x {seconds:,} s "
-                 f"(rounded up to {increment // 60} minutes); no free tier"),
-        LineItem("Lambda duration, provisioned", served * gb_seconds(billed, invocation.memory_mb), "GB-s",
-                 prices.provisioned_duration_usd_per_gb_s, f"{served:,.0f} requests served"),
+        LineItem(
+            "Provisioned concurrency",
+            provisioned_gb_s,
+            "GB-s",
+            prices.provisioned_usd_per_gb_s,
+            f"{traffic.provisioned_concurrency} x {invocation.memory_mb} MB x {seconds:,} s "
+            f"(rounded up to {increment // 60} minutes); no free tier",
+        ),
+        LineItem(
+            "Lambda duration, provisioned",
+            served * gb_seconds(billed, invocation.memory_mb),
+            "GB-s",
+            prices.provisioned_duration_usd_per_gb_s,
+            f"{served:,.0f} requests served",
+        ),
     ]
 
 
@@ -162,10 +175,13 @@ def _gateway_items(traffic: TrafficProfile) -> tuple[list[LineItem], list[str]]:
     first_tier = APIGW_FIRST_TIER_REQUESTS[traffic.path]
     notes = []
     if traffic.requests_per_month > first_tier:
-        notes.append(f"{_APIGW_NAMES[traffic.path]}: over {first_tier:,.0f} a month the price per "
-                     "request falls; awsfacts holds only the first tier, so this overestimates")
-    item = LineItem(_APIGW_NAMES[traffic.path], traffic.requests_per_month, "requests",
-                    APIGW_USD_PER_MILLION[traffic.path] / 1e6)
+        notes.append(
+            f"{_APIGW_NAMES[traffic.path]}: over {first_tier:,.0f} a month the price per "
+            "request falls; awsfacts holds only the first tier, so this overestimates"
+        )
+    item = LineItem(
+        _APIGW_NAMES[traffic.path], traffic.requests_per_month, "requests", APIGW_USD_PER_MILLION[traffic.path] / 1e6
+    )
     return [item], notes
 
 
@@ -177,15 +193,18 @@ def monthly_cost(invocation: InvocationProfile, traffic: TrafficProfile) -> Mont
     gateway, notes = _gateway_items(traffic)
     items = [
         *_request_items(on_demand, provisioned, traffic, prices.request_usd_per_million),
-        *_on_demand_duration_items(on_demand * gb_seconds(invocation.billed_ms, invocation.memory_mb),
-                                   traffic, invocation.architecture),
+        *_on_demand_duration_items(
+            on_demand * gb_seconds(invocation.billed_ms, invocation.memory_mb), traffic, invocation.architecture
+        ),
         *_provisioned_items(invocation, traffic, provisioned),
         *gateway,
     ]
     notes.append("cold starts are priced at the rate the benchmark measured them (its mean billed ms)")
     if provisioned:
-        notes.append(f"provisioned concurrency serves {traffic.provisioned_share:.1%} of requests, "
-                     "assuming traffic spread evenly over the month and over concurrent executions")
+        notes.append(
+            f"provisioned concurrency serves {traffic.provisioned_share:.1%} of requests, "
+            "assuming traffic spread evenly over the month and over concurrent executions"
+        )
     return MonthlyCost(invocation, traffic, tuple(items), tuple(notes))
 
 
@@ -208,7 +227,8 @@ def invocation_profile(
         if not 0 <= cold_start_rate <= 1:
             raise ValueError(f"cold_start_rate {cold_start_rate}: must be 0..1")
         if warm is None or (cold is None and cold_start_rate > 0):
-            raise ValueError(f"variant {variant.variant}: needs warm and cold billed data "
-                             "to price another cold-start rate")
+            raise ValueError(
+                f"variant {variant.variant}: needs warm and cold billed data to price another cold-start rate"
+            )
         billed = (1 - cold_start_rate) * warm + cold_start_rate * (cold or 0.0)
     return InvocationProfile(variant.memory_mb, architecture, billed, warm)

@@ -8,8 +8,9 @@ run; an API Gateway record whose log join failed has no cold flag and is counted
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
-from .summary import RunSummary, VariantSummary
+from .model import RunSummary, VariantSummary
 
 GATEWAY_PATHS = ("apigw-http", "apigw-rest")
 
@@ -38,9 +39,13 @@ class PathComparison:
     def added_p95_ms(self) -> float | None:
         return _minus(self.gateway_p95_ms, self.direct_p95_ms)
 
-    def as_dict(self) -> dict:
-        return {**asdict(self), "unmatched": self.unmatched, "added_p50_ms": self.added_p50_ms,
-                "added_p95_ms": self.added_p95_ms}
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **asdict(self),
+            "unmatched": self.unmatched,
+            "added_p50_ms": self.added_p50_ms,
+            "added_p95_ms": self.added_p95_ms,
+        }
 
 
 def _minus(a: float | None, b: float | None) -> float | None:
@@ -54,11 +59,17 @@ def compare_paths(summary: RunSummary) -> list[PathComparison]:
         if v.path not in GATEWAY_PATHS:
             continue
         direct = by_key.get((v.variant, "direct"))
-        rows.append(PathComparison(
-            variant=v.variant, memory_mb=v.memory_mb, path=v.path, invocations=v.invocations,
-            matched=v.cold_known,
-            direct_p50_ms=direct.client_ms.p50 if direct else None,
-            direct_p95_ms=direct.client_ms.p95 if direct else None,
-            gateway_p50_ms=v.client_ms.p50, gateway_p95_ms=v.client_ms.p95,
-        ))
+        rows.append(
+            PathComparison(
+                variant=v.variant,
+                memory_mb=v.memory_mb,
+                path=v.path,
+                invocations=v.invocations,
+                matched=v.cold_known,
+                direct_p50_ms=direct.client_ms.p50 if direct else None,
+                direct_p95_ms=direct.client_ms.p95 if direct else None,
+                gateway_p50_ms=v.client_ms.p50,
+                gateway_p95_ms=v.client_ms.p95,
+            )
+        )
     return rows

@@ -9,13 +9,16 @@ never a made-up interval, never a verdict by default (STYLE.md).
 Methods, after SeBS (order statistics for the median) and pyperf (a named test, a stability
 check): quantiles get the distribution-free order-statistic interval from the binomial
 distribution; means get Student's t; proportions get the Wilson score interval; two samples
-are compared with the Mann-Whitney U test, Cliff's delta, a Welch t interval of the
-difference in means and a seeded bootstrap interval of the difference in p95.
+are compared with the Mann-Whitney U test (bench/analysis/compare.py), Cliff's delta, a Welch t
+interval of the difference in means and a seeded bootstrap interval of the difference in p95.
+
+Every function takes a bench.analysis.sample.Sample (the collector's histogram and exact
+moments) or raw values (made exact Samples), so it costs the same for ten million invocations
+as for ten. Percentiles follow sample.py's one rule (nearest rank).
 """
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -24,16 +27,19 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from bench.analysis.sample import PERCENTILE_RULE, Sample, as_sample
+
+Values = Sample | Sequence[float] | np.ndarray
+
 CONFIDENCE = 0.95
 ALPHA = 0.05
-PERCENTILE_METHOD = "linear"  # numpy's default, Hyndman & Fan type 7, for point estimates
+PERCENTILE_METHOD = PERCENTILE_RULE
 ORDER_STATISTIC = "order statistics (binomial, distribution-free)"
 STUDENT_T = "Student t"
 WILSON = "Wilson score"
 WELCH_T = "Welch t"
 BOOTSTRAP_SEED = 0
 BOOTSTRAP_RESAMPLES = 2000
-BOOTSTRAP = f"bootstrap percentile ({BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED})"
 # A resampled p95 needs at least one value above it in each sample: n >= 1 / (1 - 0.95).
 MIN_N_P95_BOOTSTRAP = 20
 # pyperf warns when the standard deviation is 10% of the mean or more.
@@ -71,18 +77,15 @@ def _unknown(method: str, confidence: float, reason: str) -> Interval:
     return Interval(None, None, method, confidence, reason)
 
 
-def _finite(values: Sequence[float]) -> np.ndarray:
-    array = np.asarray(values, dtype=float)
-    if array.ndim != 1 or not np.all(np.isfinite(array)):
-        raise ValueError("values must be a flat sequence of finite numbers")
-    return array
-
-
 # ---- quantiles ----
 
-def quantile(values: Sequence[float], q: float) -> float:
-    """The q-quantile by numpy's "linear" method (Hyndman & Fan type 7)."""
-    return float(np.percentile(_finite(values), 100 * q, method=PERCENTILE_METHOD))
+
+def quantile(values: Values, q: float) -> float:
+    """The q-quantile by the one percentile rule (bench/analysis/sample.py: nearest rank)."""
+    value = as_sample(values).quantile(q)
+    if value is None:
+        raise ValueError("the quantile of an empty sample")
+    return value
 
 
 def order_statistic_ranks(n: int, q: float, confidence: float = CONFIDENCE) -> tuple[int, int] | None:
@@ -123,27 +126,29 @@ def min_n_for_quantile_ci(q: float, confidence: float = CONFIDENCE) -> int:
     return n
 
 
-def quantile_ci(values: Sequence[float], q: float, confidence: float = CONFIDENCE) -> Interval:
+def quantile_ci(values: Values, q: float, confidence: float = CONFIDENCE) -> Interval:
     """The order-statistic interval of the q-quantile (see order_statistic_ranks).
 
     Distribution-free: it assumes only independent samples from one continuous
-    distribution. Unknown, with the n it needs, when the sample is too small.
+    distribution. Unknown, with the n it needs, when the sample is too small. From a
+    histogram, the two order statistics are answered at its precision (3 digits).
     """
-    array = np.sort(_finite(values))
-    ranks = order_statistic_ranks(len(array), q, confidence)
+    sample = as_sample(values)
+    ranks = order_statistic_ranks(sample.n, q, confidence)
     if ranks is None:
         need = min_n_for_quantile_ci(q, confidence)
-        return _unknown(ORDER_STATISTIC, confidence,
-                        f"a {confidence:.0%} interval of p{100 * q:g} needs n >= {need}; "
-                        f"n = {len(array)}")
-    return Interval(float(array[ranks[0] - 1]), float(array[ranks[1] - 1]), ORDER_STATISTIC, confidence)
+        return _unknown(
+            ORDER_STATISTIC,
+            confidence,
+            f"a {confidence:.0%} interval of p{100 * q:g} needs n >= {need}; n = {sample.n}",
+        )
+    return Interval(sample.value_at_rank(ranks[0]), sample.value_at_rank(ranks[1]), ORDER_STATISTIC, confidence)
 
 
 # ---- means and proportions ----
 
-def mean_ci(
-    values: Sequence[float], confidence: float = CONFIDENCE, *, floor: float | None = None
-) -> Interval:
+
+def mean_ci(values: Values, confidence: float = CONFIDENCE, *, floor: float | None = None) -> Interval:
     """Student t interval of the mean: mean +- t(1 - alpha/2, n - 1) x s / sqrt(n).
 
     Assumes independent samples and a mean that is near-normal (the central limit theorem,
@@ -151,11 +156,11 @@ def mean_ci(
     the true mean cannot pass (0 for durations): it keeps the coverage and drops the
     impossible part a small, skewed sample gives.
     """
-    array = _finite(values)
-    if len(array) < 2:
-        return _unknown(STUDENT_T, confidence, f"a Student t interval needs n >= 2; n = {len(array)}")
-    mean = float(np.mean(array))
-    half = float(stats.t.ppf((1 + confidence) / 2, len(array) - 1) * stats.sem(array))
+    sample = as_sample(values)
+    if sample.n < 2 or sample.mean is None or sample.variance is None:
+        return _unknown(STUDENT_T, confidence, f"a Student t interval needs n >= 2; n = {sample.n}")
+    mean = sample.mean
+    half = float(stats.t.ppf((1 + confidence) / 2, sample.n - 1) * math.sqrt(sample.variance / sample.n))
     lo, hi = mean - half, mean + half
     if floor is not None:
         lo, hi = max(lo, floor), max(hi, floor)
@@ -178,17 +183,20 @@ def proportion_ci(k: int, n: int, confidence: float = CONFIDENCE) -> Interval:
 
 # ---- two samples ----
 
-def cliffs_delta(x: Sequence[float], y: Sequence[float]) -> float:
+
+def cliffs_delta(x: Values, y: Values) -> float:
     """Cliff's delta, P(x > y) - P(x < y) over all pairs, in [-1, 1]; negative: x tends lower.
 
-    Computed by sorting y and counting with binary search, O((n + m) log m).
+    Computed from the distinct values and their counts: for each value of x, the counts of y
+    below and above it (binary search over y's cumulative counts), O((k + m) log m).
     """
-    xs, ys = _finite(x), np.sort(_finite(y))
-    if not len(xs) or not len(ys):
+    xs, ys = as_sample(x), as_sample(y)
+    if not xs.n or not ys.n:
         raise ValueError("Cliff's delta needs two non-empty samples")
-    below = np.searchsorted(ys, xs, side="left")  # y values below each x
-    above = len(ys) - np.searchsorted(ys, xs, side="right")
-    return float((below.sum() - above.sum()) / (len(xs) * len(ys)))
+    cumulative = np.concatenate([[0], np.cumsum(ys.counts)])
+    below = cumulative[np.searchsorted(ys.values, xs.values, side="left")]
+    above = ys.n - cumulative[np.searchsorted(ys.values, xs.values, side="right")]
+    return float(np.dot(xs.counts, below - above) / (xs.n * ys.n))
 
 
 def effect_size_label(delta: float) -> str:
@@ -196,63 +204,78 @@ def effect_size_label(delta: float) -> str:
     return next((label for limit, label in _EFFECT_SIZES if abs(delta) < limit), "large")
 
 
-def welch_diff_ci(x: Sequence[float], y: Sequence[float], confidence: float = CONFIDENCE) -> Interval:
+def welch_diff_ci(x: Values, y: Values, confidence: float = CONFIDENCE) -> Interval:
     """Welch t interval of mean(x) - mean(y), with Welch-Satterthwaite degrees of freedom.
 
-    Unknown below n = 2 in either sample; exact (zero width) when neither sample varies.
+    From each sample's exact mean and variance. Unknown below n = 2 in either sample; exact
+    (zero width) when neither sample varies.
     """
-    xs, ys = _finite(x), _finite(y)
-    if min(len(xs), len(ys)) < 2:
-        return _unknown(WELCH_T, confidence,
-                        f"a Welch t interval needs n >= 2 in each sample; n = {len(xs)} and {len(ys)}")
-    diff = float(np.mean(xs) - np.mean(ys))
-    vx, vy = np.var(xs, ddof=1) / len(xs), np.var(ys, ddof=1) / len(ys)
+    xs, ys = as_sample(x), as_sample(y)
+    if min(xs.n, ys.n) < 2 or xs.variance is None or ys.variance is None:
+        return _unknown(WELCH_T, confidence, f"a Welch t interval needs n >= 2 in each sample; n = {xs.n} and {ys.n}")
+    diff = float(xs.mean - ys.mean)  # type: ignore[operator]  # n >= 2: both means exist
+    vx, vy = xs.variance / xs.n, ys.variance / ys.n
     if vx + vy == 0:
         return Interval(diff, diff, WELCH_T, confidence)
-    df = (vx + vy) ** 2 / (vx**2 / (len(xs) - 1) + vy**2 / (len(ys) - 1))
+    df = (vx + vy) ** 2 / (vx**2 / (xs.n - 1) + vy**2 / (ys.n - 1))
     half = float(stats.t.ppf((1 + confidence) / 2, df) * math.sqrt(vx + vy))
     return Interval(diff - half, diff + half, WELCH_T, confidence)
 
 
-def _p95_diff(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-    return (np.percentile(x, 95, axis=axis, method=PERCENTILE_METHOD)
-            - np.percentile(y, 95, axis=axis, method=PERCENTILE_METHOD))
+def _resampled_percentiles(
+    sample: Sample, p: float, resamples: int, rng: np.random.Generator, batch: int = 200
+) -> np.ndarray:
+    """The p-th percentile (the one rule) of ``resamples`` bootstrap resamples of ``sample``.
 
-
-def _seeded(seed: int) -> dict[str, Any]:
-    # scipy 1.15 renamed random_state to rng; pyproject allows scipy from 1.11.
-    generator = np.random.default_rng(seed)
-    if "rng" in inspect.signature(stats.bootstrap).parameters:
-        return {"rng": generator}
-    return {"random_state": generator}
+    A resample of n values drawn with replacement is a multinomial draw of n over the distinct
+    values, with their shares as probabilities: the same distribution as resampling the
+    expanded values, at a cost that does not grow with n.
+    """
+    shares = sample.counts / sample.n
+    rank = max(int(p * sample.n / 100 + 0.5), 1)
+    out = np.empty(resamples)
+    for start in range(0, resamples, batch):
+        size = min(batch, resamples - start)
+        cumulative = np.cumsum(rng.multinomial(sample.n, shares, size=size), axis=1)
+        out[start : start + size] = sample.values[(cumulative < rank).sum(axis=1)]
+    return out
 
 
 def bootstrap_p95_diff_ci(
-    x: Sequence[float], y: Sequence[float], confidence: float = CONFIDENCE,
-    *, seed: int = BOOTSTRAP_SEED, n_resamples: int = BOOTSTRAP_RESAMPLES,
+    x: Values,
+    y: Values,
+    confidence: float = CONFIDENCE,
+    *,
+    seed: int = BOOTSTRAP_SEED,
+    n_resamples: int = BOOTSTRAP_RESAMPLES,
 ) -> Interval:
     """Bootstrap percentile interval of p95(x) - p95(y), each sample resampled on its own.
 
-    scipy.stats.bootstrap, method "percentile" (BCa's jackknife is unreliable for a
-    quantile), with a fixed seed so a report is reproducible. Unknown below n = 20 in
-    either sample, where a resampled p95 would be little more than the maximum.
+    Each resample is a multinomial draw over the sample's distinct values (see
+    _resampled_percentiles); the interval is the alpha/2 and 1 - alpha/2 quantiles of the
+    resampled differences (the percentile method: BCa's jackknife is unreliable for a
+    quantile). Seeded, so a report is reproducible. Unknown below n = 20 in either sample,
+    where a resampled p95 would be little more than the maximum.
     """
-    xs, ys = _finite(x), _finite(y)
+    xs, ys = as_sample(x), as_sample(y)
     method = f"bootstrap percentile ({n_resamples} resamples, seed {seed})"
-    if min(len(xs), len(ys)) < MIN_N_P95_BOOTSTRAP:
-        return _unknown(method, confidence, f"a bootstrap interval of p95 needs n >= "
-                        f"{MIN_N_P95_BOOTSTRAP} in each sample; n = {len(xs)} and {len(ys)}")
-    result = stats.bootstrap(
-        (xs, ys), _p95_diff, n_resamples=n_resamples, vectorized=True, batch=200,
-        confidence_level=confidence, method="percentile", **_seeded(seed),
-    )
-    ci = result.confidence_interval
-    return Interval(float(ci.low), float(ci.high), method, confidence)
+    if min(xs.n, ys.n) < MIN_N_P95_BOOTSTRAP:
+        return _unknown(
+            method,
+            confidence,
+            f"a bootstrap interval of p95 needs n >= {MIN_N_P95_BOOTSTRAP} in each sample; n = {xs.n} and {ys.n}",
+        )
+    rng = np.random.default_rng(seed)
+    diffs = _resampled_percentiles(xs, 95, n_resamples, rng) - _resampled_percentiles(ys, 95, n_resamples, rng)
+    tail = (1 - confidence) / 2
+    lo, hi = np.quantile(diffs, [tail, 1 - tail])
+    return Interval(float(lo), float(hi), method, confidence)
 
 
 # ---- stability ----
 
-def stability_warnings(values: Sequence[float], unit: str = "ms") -> tuple[str, ...]:
+
+def stability_warnings(values: Values, unit: str = "ms") -> tuple[str, ...]:
     """pyperf-style checks of one sample's spread; each failed check is one sentence.
 
     Method: the coefficient of variation against pyperf's 10% threshold ("the standard
@@ -260,19 +283,22 @@ def stability_warnings(values: Sequence[float], unit: str = "ms") -> tuple[str, 
     a spread check that a few outliers (one GC pause, one cold start) cannot trip. Empty
     when n < 2 or the centre is not positive, where neither ratio means anything.
     """
-    array = _finite(values)
-    if len(array) < 2:
+    sample = as_sample(values)
+    if sample.n < 2 or sample.mean is None or sample.sd is None:
         return ()
-    mean, median = float(np.mean(array)), quantile(array, 0.5)
+    mean, median = sample.mean, quantile(sample, 0.5)
     warnings = []
     if mean > 0:
-        sd = float(np.std(array, ddof=1))
+        sd = sample.sd
         if sd / mean >= CV_WARN:
-            warnings.append(f"the standard deviation ({sd:,.1f} {unit}) is {sd / mean:.0%} "
-                            f"of the mean ({mean:,.1f} {unit})")
+            warnings.append(
+                f"the standard deviation ({sd:,.1f} {unit}) is {sd / mean:.0%} of the mean ({mean:,.1f} {unit})"
+            )
     if median > 0:
-        iqr = quantile(array, 0.75) - quantile(array, 0.25)
+        iqr = quantile(sample, 0.75) - quantile(sample, 0.25)
         if iqr / median >= IQR_WARN:
-            warnings.append(f"the interquartile range ({iqr:,.1f} {unit}) is {iqr / median:.0%} "
-                            f"of the median ({median:,.1f} {unit})")
+            warnings.append(
+                f"the interquartile range ({iqr:,.1f} {unit}) is {iqr / median:.0%} "
+                f"of the median ({median:,.1f} {unit})"
+            )
     return tuple(warnings)

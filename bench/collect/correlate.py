@@ -17,27 +17,32 @@ as unmatched; it never guesses.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
+from pathlib import Path
 
-from ..records import InvocationRecord
 from .reportline import Report, parse_log_line
+from .store import unjoined_gateway_calls, write_joined
 
 MARGIN_MS = 60_000  # log timestamps are the service's, not the client's clock
 
 
 @dataclass(frozen=True)
 class JoinResult:
-    records: list[InvocationRecord]
     gateway_records: int
     matched: int
 
     @property
     def unmatched(self) -> int:
         return self.gateway_records - self.matched
+
+    def describe(self) -> str:
+        return (
+            f"{self.matched} of {self.gateway_records} API Gateway calls joined to their REPORT lines; "
+            f"{self.unmatched} unmatched (cold unknown)"
+        )
 
 
 def _events(logs, group: str, pattern: str, start_ms: int, end_ms: int) -> Iterable[dict]:
@@ -69,14 +74,18 @@ def report_lines(logs, group: str, start_ms: int, end_ms: int) -> dict[str, Repo
     return reports
 
 
-def join_gateway_records(records: list[InvocationRecord], logs, function_name: str,
-                         access_log_group: str | None = None, wait_s: float = 0.0,
-                         poll_s: float = 2.0) -> JoinResult:
-    """Fill cold, init, duration, billed and the Lambda request id of every API Gateway record."""
-    pending = {r.gateway_request_id for r in records if r.path != "direct" and r.gateway_request_id}
+def match_reports(
+    logs,
+    function_name: str,
+    pending: dict[str, int],
+    access_log_group: str | None = None,
+    wait_s: float = 0.0,
+    poll_s: float = 2.0,
+) -> dict[str, Report]:
+    """Gateway request id -> its invocation's REPORT, for the ids in ``pending`` (id -> start, ns)."""
     if not pending:
-        return JoinResult(list(records), 0, 0)
-    starts = [r.t_start_ns // 1_000_000 for r in records if r.gateway_request_id in pending]
+        return {}
+    starts = [t // 1_000_000 for t in pending.values()]
     start_ms, end_ms = min(starts) - MARGIN_MS, max(starts) + MARGIN_MS + 15 * 60_000
     group = access_log_group or f"/aws/apigateway/{function_name}"
     lambda_ids: dict[str, str] = {}
@@ -86,25 +95,31 @@ def join_gateway_records(records: list[InvocationRecord], logs, function_name: s
         lambda_ids.update(access_log_ids(logs, group, start_ms, end_ms))
         reports.update(report_lines(logs, f"/aws/lambda/{function_name}", start_ms, end_ms))
         joined = {g for g in pending if lambda_ids.get(g) in reports}
-        if joined == pending or time.monotonic() >= deadline:
-            break
+        if len(joined) == len(pending) or time.monotonic() >= deadline:
+            return {g: reports[lambda_ids[g]] for g in joined}
         time.sleep(poll_s)
-    out = [_joined(r, lambda_ids, reports) if r.gateway_request_id in joined else r for r in records]
-    return JoinResult(out, len(pending), len(joined))
 
 
-def _joined(record: InvocationRecord, lambda_ids: dict[str, str], reports: dict[str, Report]) -> InvocationRecord:
-    report = reports[lambda_ids[record.gateway_request_id]]
-    return dataclasses.replace(record, **report.record_fields())
+def join_run(
+    records_path: str | Path,
+    endpoint_url: str | None,
+    region: str,
+    function_name: str,
+    access_log_group: str | None = None,
+) -> JoinResult:
+    """Join a run's API Gateway records to their REPORT lines; the results go beside the records.
 
+    The store stays append-only: the matches are written to its join table
+    (bench/collect/store.py ``write_joined``), which every reader applies. On AWS, logs arrive
+    seconds late, so the join keeps asking for a minute; the emulator has them at once.
+    """
+    from .. import awsclient
 
-def join_run_records(records_path, logs, function_name: str, access_log_group: str | None = None,
-                     wait_s: float = 0.0) -> JoinResult:
-    """Join a run's API Gateway records in place: read the store, fill them in, write it back."""
-    from .store import read_records, rewrite_records
-
-    records = read_records(records_path)
-    result = join_gateway_records(records, logs, function_name, access_log_group, wait_s)
-    if result.matched:
-        rewrite_records(records_path, result.records)
-    return result
+    pending = unjoined_gateway_calls(records_path)
+    if not pending:
+        return JoinResult(0, 0)
+    logs = awsclient.client("logs", endpoint_url, region)
+    wait_s = 0.0 if awsclient.is_local(endpoint_url) else 60.0
+    matched = match_reports(logs, function_name, pending, access_log_group, wait_s)
+    write_joined(records_path, ((g, report.record_fields()) for g, report in matched.items()))
+    return JoinResult(len(pending), len(matched))

@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 import gevent
 
@@ -91,7 +92,7 @@ class WorkerReporter:
         self.stopped_round = max(self.stopped_round, requested)
 
     def on_report_to_master(self, client_id, data, **_kwargs) -> None:
-        report = {"round": self.round, "stopped_round": self.stopped_round}
+        report: dict[str, Any] = {"round": self.round, "stopped_round": self.stopped_round}
         if self.collector is not None:
             report["stats"] = self.collector.take_stats().to_wire()
         data[REPORT_KEY] = report
@@ -140,8 +141,11 @@ class MasterAggregator:
             gevent.sleep(0.1)
         missing = self._waiting_for() & self._expected
         if missing:
-            logger.warning("lambench: no final report after %.0f s from worker(s) %s; the summary lacks "
-                           "their last records", timeout, ", ".join(sorted(missing)))
+            logger.warning(
+                "lambench: no final report after %.0f s from worker(s) %s; the summary lacks their last records",
+                timeout,
+                ", ".join(sorted(missing)),
+            )
 
     def _waiting_for(self) -> set[str]:
         """Workers of this round (connected at its stop, or reporting in it) not yet reported stopped."""
@@ -160,13 +164,15 @@ class MasterAggregator:
         info["round"] = report["round"]
         info["stopped_round"] = max(info["stopped_round"], report["stopped_round"])
 
-    def summary(self) -> dict:
-        """The merged statistics, with each worker's record count and whether all reported in.
+    def collection(self) -> dict:
+        """Each worker's record count and whether all reported in (summary.json carries it).
 
         A worker is missing when it has not reported the end of the last round (a late report
         still counts: its delta carries the records, so it makes the summary complete again).
         """
         missing = sorted(self._waiting_for())
-        return {"run_id": self.run_id, **self.stats.summary(),
-                "workers": {w: {"records": info["records"]} for w, info in sorted(self.workers.items())},
-                "complete": not missing, "missing_workers": missing}
+        return {
+            "workers": {w: {"records": info["records"]} for w, info in sorted(self.workers.items())},
+            "complete": not missing,
+            "missing_workers": missing,
+        }

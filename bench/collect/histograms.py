@@ -12,23 +12,23 @@ With 3 significant digits a recorded value and the value a percentile query retu
 less than 1/1024 of the value (0.098 %): HDR keeps 2,048 sub-buckets per power of two and
 answers with the highest value of the bucket. Below 2,048 µs every microsecond has its own bucket.
 
-Recording is batched: :func:`record_us` computes HdrHistogram's bucket index for a whole numpy
-array at once and adds the counts into the histogram's own counts array. The pure-Python
+Percentiles are not computed here: analysis reads :func:`buckets_us` (bench/analysis/sample.py
+holds the one percentile rule). Recording is batched: :func:`record_us` computes HdrHistogram's
+bucket index for a whole numpy array at once and adds the counts into the histogram's own counts array. The pure-Python
 ``record_value`` does the same one value at a time, about 20 times slower; a test checks that
 both give identical histograms.
 """
 
 from __future__ import annotations
 
-
 import numpy as np
 from hdrh.histogram import HdrHistogram
+from numpy.typing import ArrayLike
 
 UNIT = "us"
 LOWEST_US = 1
 HIGHEST_US = 3_600_000_000
 SIGNIFICANT_DIGITS = 3
-PERCENTILES: tuple[float, ...] = (50.0, 90.0, 95.0, 99.0, 99.9)
 
 # frexp's exponent is an integer's bit length only while float64 holds it exactly.
 assert HIGHEST_US < 2**53
@@ -39,7 +39,7 @@ def new_histogram() -> HdrHistogram:
     return HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
 
 
-def ms_to_us(values_ms) -> np.ndarray:
+def ms_to_us(values_ms: ArrayLike) -> np.ndarray:
     """Milliseconds (float) to whole microseconds, rounded half to even, as int64."""
     return np.rint(np.asarray(values_ms, dtype=np.float64) * 1000.0).astype(np.int64)
 
@@ -72,48 +72,43 @@ def _counts_indexes(histogram: HdrHistogram, values: np.ndarray) -> np.ndarray:
     _, bit_length = np.frexp((values | h.sub_bucket_mask).astype(np.float64))
     bucket = bit_length.astype(np.int64) - h.unit_magnitude - (h.sub_bucket_half_count_magnitude + 1)
     sub_bucket = values >> (bucket + h.unit_magnitude)
-    return ((bucket + 1) << h.sub_bucket_half_count_magnitude) + sub_bucket - h.sub_bucket_half_count
+    indexes: np.ndarray = ((bucket + 1) << h.sub_bucket_half_count_magnitude) + sub_bucket - h.sub_bucket_half_count
+    return indexes
 
 
 def encode(histogram: HdrHistogram) -> str:
     """The histogram as text: HdrHistogram's V2 compressed encoding, base64."""
-    return histogram.encode().decode("ascii")
+    text: str = histogram.encode().decode("ascii")
+    return text
 
 
 def decode(text: str) -> HdrHistogram:
     """A histogram from :func:`encode`'s text; it refuses one made with other settings."""
     histogram = HdrHistogram.decode(text.encode("ascii"))
-    settings = (histogram.lowest_trackable_value, histogram.highest_trackable_value,
-                histogram.significant_figures)
+    settings = (histogram.lowest_trackable_value, histogram.highest_trackable_value, histogram.significant_figures)
     if settings != (LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS):
-        raise ValueError(f"histogram made with (lowest, highest, digits) = {settings}, "
-                         f"expected {(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)}")
+        raise ValueError(
+            f"histogram made with (lowest, highest, digits) = {settings}, "
+            f"expected {(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)}"
+        )
     return histogram
 
 
-def percentiles_us(histogram: HdrHistogram, percentiles=PERCENTILES) -> dict[float, int]:
-    """HDR's value at each percentile, in µs; {} for an empty histogram.
+def buckets_us(histogram: HdrHistogram) -> tuple[np.ndarray, np.ndarray]:
+    """(values, counts) of the histogram's non-empty buckets, ascending; each value is its bucket's
+    highest equivalent value in µs (what HdrHistogram answers for a percentile in that bucket).
 
-    HdrHistogram's own rule (get_value_at_percentile): the value at rank round(p·n/100), at
-    least 1, answered as the highest value of its bucket (the lowest, for p = 0). Computed with
-    one cumulative sum instead of the library's Python loop over every bucket; a test checks
-    that the answers are the library's.
+    HdrHistogram's get_value_from_index and get_highest_equivalent_value, vectorised over the
+    counts array; a test checks that the values are the library's.
     """
-    total = histogram.get_total_count()
-    if total == 0:
-        return {}
-    counts = np.ctypeslib.as_array(histogram.counts)[: histogram.counts_len]
-    cumulative = np.cumsum(counts)
-    answers = {}
-    for percentile in percentiles:
-        target = max(int(min(percentile, 100.0) * total / 100 + 0.5), 1)
-        index = int(np.searchsorted(cumulative, target))
-        value = histogram.get_value_from_index(index)
-        answers[percentile] = (histogram.get_highest_equivalent_value(value) if percentile
-                               else histogram.get_lowest_equivalent_value(value))
-    return answers
-
-
-def percentile_label(percentile: float) -> str:
-    """50.0 -> 'p50', 99.9 -> 'p99.9'."""
-    return f"p{percentile:g}"
+    h = histogram
+    counts = np.ctypeslib.as_array(h.counts)[: h.counts_len]
+    index = np.flatnonzero(counts).astype(np.int64)
+    bucket = (index >> h.sub_bucket_half_count_magnitude) - 1
+    sub_bucket = (index & (h.sub_bucket_half_count - 1)) + h.sub_bucket_half_count
+    first = bucket < 0
+    sub_bucket[first] -= h.sub_bucket_half_count
+    bucket[first] = 0
+    lowest = sub_bucket << (bucket + h.unit_magnitude)
+    highest = lowest + (np.int64(1) << (bucket + h.unit_magnitude)) - 1
+    return highest, counts[index].astype(np.int64)

@@ -16,11 +16,11 @@ import time
 
 import gevent
 
+from ..records import CONTEXT_KEY
 from .rows import Row, row_of
 from .stats import RunStats
 from .store import RecordStore
 
-CONTEXT_KEY = "lambench_record"
 # Rows held before a flush whatever the clock says: at any rate the buffer stays a few MB, and
 # executemany still gets batches large enough to be at full speed.
 MAX_BUFFERED = 50_000
@@ -35,8 +35,13 @@ class RecordCollector:
     process is busy.
     """
 
-    def __init__(self, store: RecordStore, stats: RunStats | None = None, flush_interval_s: float = 1.0,
-                 max_buffered: int = MAX_BUFFERED) -> None:
+    def __init__(
+        self,
+        store: RecordStore,
+        stats: RunStats | None = None,
+        flush_interval_s: float = 1.0,
+        max_buffered: int = MAX_BUFFERED,
+    ) -> None:
         self.store = store
         self.stats = stats if stats is not None else RunStats()
         self.flush_interval_s = flush_interval_s

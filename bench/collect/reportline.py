@@ -89,8 +89,8 @@ class ColdStartMetric(NamedTuple):
 
     function_name: str | None
     service: str | None
-    cold_start: float       # the metric's value: 1.0 for one cold start
-    timestamp_ms: int       # _aws.Timestamp, milliseconds since the epoch
+    cold_start: float  # the metric's value: 1.0 for one cold start
+    timestamp_ms: int  # _aws.Timestamp, milliseconds since the epoch
 
 
 def parse_emf_cold_start(line: str) -> ColdStartMetric | None:
@@ -109,8 +109,7 @@ def parse_emf_cold_start(line: str) -> ColdStartMetric | None:
     timestamp = document["_aws"].get("Timestamp")
     if not isinstance(timestamp, (int, float)) or isinstance(timestamp, bool):
         raise ReportLineError(f"EMF line without _aws.Timestamp: {line.strip()!r}")
-    return ColdStartMetric(document.get("function_name"), document.get("service"),
-                           float(sum(values)), int(timestamp))
+    return ColdStartMetric(document.get("function_name"), document.get("service"), float(sum(values)), int(timestamp))
 
 
 def parse_report_line(line: str) -> Report | None:
@@ -122,7 +121,7 @@ def parse_report_line(line: str) -> Report | None:
         return None
     values: dict[str, Any] = {}
     # Strip each part: real lines carry a trailing TAB, and older ones "ms \t".
-    for part in line[len("REPORT "):].split("\t"):
+    for part in line[len("REPORT ") :].split("\t"):
         key, sep, raw = part.strip().partition(":")
         if not sep or key not in _TEXT_FIELDS:
             continue
@@ -140,6 +139,7 @@ def parse_json_report(line: str) -> Report | None:
     metrics = record.get("metrics") if isinstance(record, dict) else None
     if not isinstance(metrics, dict):
         raise ReportLineError(f"platform.report without record.metrics: {line.strip()!r}")
+    assert isinstance(record, dict)  # metrics came from it
     values: dict[str, Any] = {"request_id": record.get("requestId")}
     for key, (name, convert) in _JSON_METRICS.items():
         if metrics.get(key) is not None:

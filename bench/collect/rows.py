@@ -10,7 +10,8 @@ was collected cannot change what was collected.
 from __future__ import annotations
 
 import operator
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..records import FIELDS, InvocationRecord
 

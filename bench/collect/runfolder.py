@@ -1,4 +1,4 @@
-"""A run folder's files: per-worker record stores, the merged store, and summary.json.
+"""A run folder's record stores: one per Locust worker, and the merged one.
 
 A single-process run writes ``records.sqlite`` itself. In Locust's distributed mode each
 worker writes ``records-<worker>.sqlite`` (no two processes share one SQLite writer), and
@@ -10,17 +10,15 @@ the folder first (SQLite's WAL mode, which the stores use, needs a local file sy
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from pathlib import Path
 
 from ..records import FIELDS
-from .store import TABLE, create_table_sql
+from .store import TABLE, check_columns, create_table_sql
 
 RECORDS_NAME = "records.sqlite"
 WORKER_PATTERN = "records-*.sqlite"
-SUMMARY_NAME = "summary.json"
 
 _COLUMNS = ", ".join(FIELDS)
 
@@ -61,27 +59,12 @@ def _copy_all(conn: sqlite3.Connection, sources: list[Path]) -> None:
     for source in sources:
         conn.execute("ATTACH DATABASE ? AS source", (str(source),))
         try:
-            _check_columns(conn, source)
+            check_columns(conn, source, schema="source")
             conn.execute(f"INSERT INTO temp.staging SELECT {_COLUMNS} FROM source.{TABLE}")
             conn.commit()
         finally:
             conn.execute("DETACH DATABASE source")
-    conn.execute(f"INSERT INTO main.{TABLE} ({_COLUMNS}) "
-                 f"SELECT {_COLUMNS} FROM temp.staging ORDER BY t_start_ns, worker")
+    conn.execute(
+        f"INSERT INTO main.{TABLE} ({_COLUMNS}) SELECT {_COLUMNS} FROM temp.staging ORDER BY t_start_ns, worker"
+    )
     conn.commit()
-
-
-def _check_columns(conn: sqlite3.Connection, source: Path) -> None:
-    found = tuple(row[1] for row in conn.execute(f"PRAGMA source.table_info({TABLE})"))
-    if found != FIELDS:
-        raise ValueError(f"{source}: table {TABLE} has columns {found}, expected {FIELDS}")
-
-
-def write_summary(summary: dict, folder: str | Path) -> Path:
-    """Write ``<folder>/summary.json`` (atomically); return its path."""
-    path = Path(folder) / SUMMARY_NAME
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(summary, indent=1) + "\n")
-    os.replace(partial, path)
-    return path

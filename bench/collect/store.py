@@ -3,8 +3,13 @@
 One append-only table, ``invocations``, whose columns are ``bench.records.FIELDS``
 in order. Writers buffer records and flush them in one transaction at least once
 a second, so an interrupted run keeps what it measured while a busy Locust
-process does not pay for a commit per request. Analysis reads the rows back
-with :func:`read_records`.
+process does not pay for a commit per request.
+
+The API Gateway log join (bench/collect/correlate.py) never rewrites a row: it writes what
+it learnt from the REPORT lines into a second table, ``gateway_join``, keyed by the gateway's
+request id, and every reader sees each record with those fields filled in (``COALESCE``).
+Readers: :func:`row_batches` (chunks of row tuples of the fields asked, for the statistics:
+memory independent of the number of records) and :func:`read_records` (InvocationRecord objects, for small stores).
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ import sqlite3
 import time
 import types
 import typing
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from bench.records import FIELDS, InvocationRecord
 
@@ -45,7 +51,18 @@ def create_table_sql() -> str:
 
 
 _INSERT_SQL = f"INSERT INTO {TABLE} ({', '.join(FIELDS)}) VALUES ({', '.join('?' * len(FIELDS))})"
-_SELECT_SQL = f"SELECT {', '.join(FIELDS)} FROM {TABLE} ORDER BY rowid"
+
+JOIN_TABLE = "gateway_join"
+# The record fields a REPORT line fills in for an API Gateway call (Report.record_fields()).
+JOINED_FIELDS = ("request_id", "cold", "init_ms", "duration_ms", "billed_ms", "max_memory_mb", "memory_mb")
+JOIN_TABLE_SQL = (
+    f"CREATE TABLE IF NOT EXISTS {JOIN_TABLE} (gateway_request_id TEXT PRIMARY KEY, "
+    "request_id TEXT, cold INTEGER, init_ms REAL, duration_ms REAL, billed_ms INTEGER, "
+    "max_memory_mb INTEGER, memory_mb INTEGER)"
+)
+READ_CHUNK = 50_000
+# Statuses of calls that reached no function: nothing to join them to.
+NEVER_RAN = ("throttled", "client_error", "transport_error")
 
 
 class RecordStore:
@@ -128,30 +145,94 @@ class RecordStore:
         self.close()
 
 
-def read_records(path: str | Path) -> list[InvocationRecord]:
-    """All records in a store, in the order they were written."""
+def _select_sql(conn: sqlite3.Connection, fields: Sequence[str] = FIELDS) -> str:
+    """SELECT ``fields`` in order, the joined ones filled from the join table where it has them."""
+    joined = _has_join_table(conn)
+    columns = [f"COALESCE(i.{name}, j.{name})" if joined and name in JOINED_FIELDS else f"i.{name}" for name in fields]
+    source = f"{TABLE} AS i"
+    if joined:
+        source += f" LEFT JOIN {JOIN_TABLE} AS j ON i.gateway_request_id = j.gateway_request_id"
+    return f"SELECT {', '.join(columns)} FROM {source} ORDER BY i.rowid"
+
+
+def _has_join_table(conn: sqlite3.Connection) -> bool:
+    return (
+        conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (JOIN_TABLE,)).fetchone()
+        is not None
+    )
+
+
+def _connect_existing(path: str | Path) -> sqlite3.Connection:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no record store at {path}")
     conn = sqlite3.connect(path)
+    check_columns(conn, path)
+    return conn
+
+
+def row_batches(path: str | Path, fields: Sequence[str] = FIELDS, size: int = READ_CHUNK) -> Iterator[list[Row]]:
+    """The store's rows of ``fields`` (joined fields filled in), in lists of at most ``size``.
+
+    Reading only the fields a reader needs matters: sqlite3 builds a Python object per value.
+    """
+    conn = _connect_existing(path)
     try:
-        return [_record_of(row) for row in conn.execute(_SELECT_SQL)]
+        cursor = conn.execute(_select_sql(conn, fields))
+        while rows := cursor.fetchmany(size):
+            yield rows
     finally:
         conn.close()
 
 
-def rewrite_records(path: str | Path, records: list[InvocationRecord]) -> None:
-    """Replace a store's rows with ``records`` in one transaction (after a log join filled them in).
+def read_records(path: str | Path) -> list[InvocationRecord]:
+    """All records in a store, in the order they were written, with the log join's results."""
+    conn = _connect_existing(path)
+    try:
+        return [_record_of(row) for row in conn.execute(_select_sql(conn))]
+    finally:
+        conn.close()
 
-    All or nothing: a failure leaves the store as it was, so no measured row is ever lost.
+
+def unjoined_gateway_calls(path: str | Path) -> dict[str, int]:
+    """Gateway request id -> start (ns) of each API Gateway record the log join has not filled yet.
+
+    Calls the gateway answered itself (its throttle, a missing route) or that never got an answer
+    reached no function, so no REPORT line will ever join them: they are left out.
     """
+    conn = _connect_existing(path)
+    try:
+        query = (
+            f"SELECT gateway_request_id, t_start_ns FROM {TABLE} WHERE path != 'direct' "
+            "AND gateway_request_id IS NOT NULL AND cold IS NULL "
+            f"AND status NOT IN ({', '.join(repr(s) for s in NEVER_RAN)})"
+        )
+        if _has_join_table(conn):
+            query += f" AND gateway_request_id NOT IN (SELECT gateway_request_id FROM {JOIN_TABLE})"
+        return dict(conn.execute(query))
+    finally:
+        conn.close()
+
+
+def write_joined(path: str | Path, joined: Iterable[tuple[str, dict[str, Any]]]) -> int:
+    """Store the log join's results: (gateway request id, REPORT fields) pairs. Returns how many.
+
+    All or nothing, and the invocations table is never touched: a failure loses no measured row.
+    A request id joined again (a second join of the same run) is replaced, not doubled.
+    """
+    rows = [(gateway_id, *(fields.get(name) for name in JOINED_FIELDS)) for gateway_id, fields in joined]
     conn = _open(Path(path))
     try:
         with conn:
-            conn.execute(f"DELETE FROM {TABLE}")
-            conn.executemany(_INSERT_SQL, map(row_of, records))
+            conn.execute(JOIN_TABLE_SQL)
+            conn.executemany(
+                f"INSERT OR REPLACE INTO {JOIN_TABLE} (gateway_request_id, "
+                f"{', '.join(JOINED_FIELDS)}) VALUES ({', '.join('?' * (1 + len(JOINED_FIELDS)))})",
+                rows,
+            )
     finally:
         conn.close()
+    return len(rows)
 
 
 def _open(path: Path) -> sqlite3.Connection:
@@ -163,7 +244,11 @@ def _open(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     with conn:
         conn.execute(create_table_sql())
-    _check_columns(conn, path)
+    try:
+        check_columns(conn, path)
+    except ValueError:
+        conn.close()
+        raise
     return conn
 
 
@@ -183,21 +268,21 @@ def _add_plain_adapters() -> None:
     skips that. sqlite3's adapters are per process: this adds them where none is registered, and
     never replaces another's. Done when a store opens, not at import.
     """
-    for kind, adapter in ((type(None), _null), (bool, int)):
-        if (kind, sqlite3.PrepareProtocol) not in sqlite3.adapters:
-            sqlite3.register_adapter(kind, adapter)
+    if (type(None), sqlite3.PrepareProtocol) not in sqlite3.adapters:
+        sqlite3.register_adapter(type(None), _null)
+    if (bool, sqlite3.PrepareProtocol) not in sqlite3.adapters:
+        sqlite3.register_adapter(bool, int)
 
 
-def _check_columns(conn: sqlite3.Connection, path: Path) -> None:
-    """Refuse to append to a file whose table was made for a different record."""
-    found = tuple(row[1] for row in conn.execute(f"PRAGMA table_info({TABLE})"))
+def check_columns(conn: sqlite3.Connection, path: str | Path, schema: str = "main") -> None:
+    """Refuse a store (``schema``: main, or an attached one) whose table was made for another record."""
+    found = tuple(row[1] for row in conn.execute(f"PRAGMA {schema}.table_info({TABLE})"))
     if found != FIELDS:
-        conn.close()
         raise ValueError(f"{path}: table {TABLE} has columns {found}, expected {FIELDS}")
 
 
 def _record_of(row: tuple[Any, ...]) -> InvocationRecord:
-    values = dict(zip(FIELDS, row))
+    values = dict(zip(FIELDS, row, strict=True))
     if values["cold"] is not None:
         values["cold"] = bool(values["cold"])
     return InvocationRecord(**values)

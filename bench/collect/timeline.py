@@ -73,13 +73,13 @@ class SecondSeries:
             lo = chunk_id * CHUNK_S
             a, b = max(lo, origin), min(lo + CHUNK_S, end)
             if a < b:
-                out[a - origin:b - origin] = values[a - lo:b - lo]
+                out[a - origin : b - origin] = values[a - lo : b - lo]
         return out
 
     def to_wire(self) -> list:
         # Only the non-zero stretch of each chunk: a report every few seconds stays small.
         wire = []
-        for chunk_id, values in self.chunks.items():
+        for chunk_id, values in sorted(self.chunks.items()):
             nonzero = np.flatnonzero(values)
             if nonzero.size:
                 a, b = int(nonzero[0]), int(nonzero[-1]) + 1
@@ -100,9 +100,9 @@ class ConcurrencyTimeline:
 
     def __init__(self) -> None:
         self._starts = SecondSeries()
-        self._tick_diff = SecondSeries()    # +1 at the first sampled instant, -1 after the last
-        self._full_diff = SecondSeries()    # +1 at the first fully covered second, -1 after the last
-        self._partial_ns = SecondSeries()   # busy ns in the seconds an interval only partly covers
+        self._tick_diff = SecondSeries()  # +1 at the first sampled instant, -1 after the last
+        self._full_diff = SecondSeries()  # +1 at the first fully covered second, -1 after the last
+        self._partial_ns = SecondSeries()  # busy ns in the seconds an interval only partly covers
 
     def add(self, start_ns: np.ndarray, client_ms: np.ndarray) -> None:
         """Add invocations given their wall-clock starts (ns) and client latencies (ms)."""
@@ -140,25 +140,34 @@ class ConcurrencyTimeline:
         span is over MAX_SERIES_S (stray timestamps, not one run).
         """
         parts = (self._starts, self._tick_diff, self._full_diff, self._partial_ns)
-        bounds = [p.bounds() for p in parts if p.bounds() is not None]
+        bounds = [b for b in (p.bounds() for p in parts) if b is not None]
         if not bounds:
             return {"origin_s": None, "starts": [], "in_flight": [], "mean": []}
         origin, end = _data_extent(parts, min(b[0] for b in bounds), max(b[1] for b in bounds))
         if end - origin > MAX_SERIES_S:
-            raise ValueError(f"records span {end - origin} s (more than {MAX_SERIES_S} s): "
-                             "their start times cannot be one run")
+            raise ValueError(
+                f"records span {end - origin} s (more than {MAX_SERIES_S} s): their start times cannot be one run"
+            )
         starts, ticks, full, partial = (p.dense(origin, end) for p in parts)
         in_flight = np.cumsum(ticks)
         busy_ns = np.cumsum(full) * NS + partial
         # Drop the trailing seconds where nothing starts or runs (an interval's closing -1).
         used = np.flatnonzero(starts | in_flight | busy_ns)
         stop = int(used[-1]) + 1 if used.size else 0
-        return {"origin_s": origin, "starts": starts[:stop].tolist(), "in_flight": in_flight[:stop].tolist(),
-                "mean": (busy_ns[:stop] / NS).tolist()}
+        return {
+            "origin_s": origin,
+            "starts": starts[:stop].tolist(),
+            "in_flight": in_flight[:stop].tolist(),
+            "mean": (busy_ns[:stop] / NS).tolist(),
+        }
 
     def to_wire(self) -> dict:
-        return {"starts": self._starts.to_wire(), "ticks": self._tick_diff.to_wire(),
-                "full": self._full_diff.to_wire(), "partial_ns": self._partial_ns.to_wire()}
+        return {
+            "starts": self._starts.to_wire(),
+            "ticks": self._tick_diff.to_wire(),
+            "full": self._full_diff.to_wire(),
+            "partial_ns": self._partial_ns.to_wire(),
+        }
 
     @classmethod
     def from_wire(cls, wire: dict) -> ConcurrencyTimeline:

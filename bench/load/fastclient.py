@@ -24,12 +24,13 @@ import time
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
-import locust  # noqa: F401  (gevent patches sockets before botocore and urllib3 load)
 import botocore
 import botocore.session
 import gevent.ssl
+import locust  # noqa: F401  (gevent patches sockets before botocore and urllib3 load)
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -104,8 +105,9 @@ def invoke_target(function_name: str, qualifier: str | None, base_path: str = ""
     return path if qualifier is None else f"{path}?Qualifier={percent_encode(qualifier)}"
 
 
-def invoke_headers(log_type: str | None = None, invocation_type: str | None = None,
-                   client_context: str | None = None) -> dict[str, str]:
+def invoke_headers(
+    log_type: str | None = None, invocation_type: str | None = None, client_context: str | None = None
+) -> dict[str, str]:
     """The Invoke parameters that travel as headers; like boto3, only those given are sent.
 
     boto3 sends no Content-Type for Invoke (its payload is a raw blob), so neither do we.
@@ -154,7 +156,7 @@ class InvokeSigner:
         self._credentials = credentials
         self._region = region
         self._scope_tail = f"{region}/{SERVICE}/aws4_request"
-        self._frozen = None  # the credentials the caches below were built for
+        self._frozen: Any = None  # the credentials the caches below were built for (botocore, untyped)
         self._templates: dict[tuple, _Template] = {}
         self._day_key: tuple[str, bytes] = ("", b"")
         self._second = -1
@@ -170,12 +172,18 @@ class InvokeSigner:
         amz_date = self._now()
         day = amz_date[:8]
         canonical = template.canonical_head + amz_date + template.canonical_tail
-        string_to_sign = (f"AWS4-HMAC-SHA256\n{amz_date}\n{day}/{self._scope_tail}\n"
-                          f"{hashlib.sha256(canonical.encode()).hexdigest()}")
+        string_to_sign = (
+            f"AWS4-HMAC-SHA256\n{amz_date}\n{day}/{self._scope_tail}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+        )
         signature = hmac.new(self._signing_key(day), string_to_sign.encode(), hashlib.sha256).hexdigest()
-        return {**template.headers, "X-Amz-Date": amz_date,
-                "Authorization": (f"AWS4-HMAC-SHA256 Credential={frozen.access_key}/{day}/{self._scope_tail}, "
-                                  f"SignedHeaders={template.signed_headers}, Signature={signature}")}
+        return {
+            **template.headers,
+            "X-Amz-Date": amz_date,
+            "Authorization": (
+                f"AWS4-HMAC-SHA256 Credential={frozen.access_key}/{day}/{self._scope_tail}, "
+                f"SignedHeaders={template.signed_headers}, Signature={signature}"
+            ),
+        }
 
     def _template(self, url: str, headers: dict[str, str], body: bytes) -> _Template:
         key = (url, tuple(headers.items()), body)
@@ -200,8 +208,7 @@ class InvokeSigner:
         if not found:
             raise ValueError("botocore's canonical request has no x-amz-date line")
         sent = {name: value for name, value in signed.items() if name != "X-Amz-Date"}
-        return _Template(head + "\nx-amz-date:", "\n" + tail, auth.signed_headers(auth.headers_to_sign(request)),
-                         sent)
+        return _Template(head + "\nx-amz-date:", "\n" + tail, auth.signed_headers(auth.headers_to_sign(request)), sent)
 
     def _signing_key(self, day: str) -> bytes:
         # The SigV4 key chain depends only on the secret and the day: derive it once a day.
@@ -222,8 +229,15 @@ class InvokeSigner:
 class FastLambdaClient:
     """Invoke over keep-alive connections from one pool (connections open lazily, one per call in flight)."""
 
-    def __init__(self, endpoint_url: str | None, region: str, credentials=None, pool_size: int = 10,
-                 connect_timeout_s: float = 10.0, read_timeout_s: float = 930.0) -> None:
+    def __init__(
+        self,
+        endpoint_url: str | None,
+        region: str,
+        credentials=None,
+        pool_size: int = 10,
+        connect_timeout_s: float = 10.0,
+        read_timeout_s: float = 930.0,
+    ) -> None:
         self.endpoint = lambda_endpoint(endpoint_url, region)
         parts = urlsplit(self.endpoint)
         self._origin = f"{parts.scheme}://{parts.netloc}"
@@ -233,27 +247,39 @@ class FastLambdaClient:
         # read_timeout_s: the longest Lambda timeout (900 s), plus margin.
         self._pool = connection_pool(self.endpoint, pool_size, connect_timeout_s, read_timeout_s, ca_bundle())
 
-    def invoke(self, function_name: str, qualifier: str | None = None, payload: bytes = b"", *,
-               log_type: str | None = None, invocation_type: str | None = None,
-               client_context: str | None = None) -> InvokeReply:
+    def invoke(
+        self,
+        function_name: str,
+        qualifier: str | None = None,
+        payload: bytes = b"",
+        *,
+        log_type: str | None = None,
+        invocation_type: str | None = None,
+        client_context: str | None = None,
+    ) -> InvokeReply:
         """One Invoke, with boto3's parameters (the same ones boto3 would send as headers).
 
         Raises TransportError when no HTTP answer came back.
         """
         target = invoke_target(function_name, qualifier, self._base_path)
-        headers = self._signer.sign(self._origin + target, invoke_headers(log_type, invocation_type, client_context),
-                                    payload)
+        headers = self._signer.sign(
+            self._origin + target, invoke_headers(log_type, invocation_type, client_context), payload
+        )
         try:
             response = self._exchange(target, headers, payload)
             body = response.read()
         except (OSError, HTTPParseError) as err:
             raise TransportError(botocore_error_name(err), str(err)) from err
-        return InvokeReply(response.status_code,
-                           {name.lower(): value for name, value in response.info().itermerged()}, body)
+        return InvokeReply(
+            response.status_code, {name.lower(): value for name, value in response.info().itermerged()}, body
+        )
 
     def _exchange(self, target: str, headers: dict[str, str], body: bytes) -> HTTPSocketPoolResponse:
-        head = (f"POST {target} HTTP/1.1\r\n" + "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-                + f"{self._head_tail}Content-Length: {len(body)}\r\n\r\n")
+        head = (
+            f"POST {target} HTTP/1.1\r\n"
+            + "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+            + f"{self._head_tail}Content-Length: {len(body)}\r\n\r\n"
+        )
         sock = self._pool.get_socket()
         try:
             # One write: a request split in two would wait on Nagle and delayed ACKs.
@@ -273,16 +299,25 @@ def ca_bundle() -> str | None:
     return botocore.session.get_session().get_config_variable("ca_bundle")
 
 
-def connection_pool(endpoint: str, size: int, connect_timeout_s: float, read_timeout_s: float,
-                    ca_certs: str | None = None) -> ConnectionPool:
+def connection_pool(
+    endpoint: str, size: int, connect_timeout_s: float, read_timeout_s: float, ca_certs: str | None = None
+) -> ConnectionPool:
     """geventhttpclient's keep-alive pool for the endpoint; for https, certificates and host name verified."""
     parts = urlsplit(endpoint)
+    if parts.hostname is None:
+        raise ValueError(f"endpoint {endpoint!r}: no host name")
     port = parts.port or DEFAULT_PORTS[parts.scheme]
-    options = {"size": size, "connection_timeout": connect_timeout_s, "network_timeout": read_timeout_s}
+    options: dict[str, Any] = {"size": size, "connection_timeout": connect_timeout_s, "network_timeout": read_timeout_s}
     if parts.scheme == "https":
-        return SSLConnectionPool(parts.hostname, port, parts.hostname, port,
-                                 ssl_context_factory=gevent.ssl.create_default_context,
-                                 ssl_options={"ca_certs": ca_certs} if ca_certs else None, **options)
+        return SSLConnectionPool(
+            parts.hostname,
+            port,
+            parts.hostname,
+            port,
+            ssl_context_factory=gevent.ssl.create_default_context,
+            ssl_options={"ca_certs": ca_certs} if ca_certs else None,
+            **options,
+        )
     return ConnectionPool(parts.hostname, port, parts.hostname, port, **options)
 
 

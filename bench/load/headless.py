@@ -2,21 +2,19 @@
 
 This is Locust's documented library use (Environment, local runner, start, quit); the
 collector is attached to the same Environment's events, so nothing measured is lost when the
-run ends early (Ctrl-C): whatever was recorded is flushed on the way out, and the streaming
-statistics are written next to the records as summary.json.
+run ends early (Ctrl-C): whatever was recorded is flushed on the way out. The run's figures are
+made afterwards, from the store (bench/outputs.py), once the API Gateway join is done.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import gevent
 from locust.env import Environment
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..collect.runfolder import write_summary
 from .apigw_user import ApiGatewayUser
 from .plugin import collector_for
 from .settings import LoadSettings
@@ -50,15 +48,21 @@ class LoadResult:
     failures: int
     seconds: float
     interrupted: bool
-    summary_path: Path | None = None  # the streaming statistics (summary.json)
 
 
-def run_load(settings: LoadSettings, users: int, spawn_rate: float, run_time_s: float,
-             stop_timeout_s: float, console=None, paths: tuple[str, ...] = ("direct",)) -> LoadResult:
+def run_load(
+    settings: LoadSettings,
+    users: int,
+    spawn_rate: float,
+    run_time_s: float,
+    stop_timeout_s: float,
+    console=None,
+    paths: tuple[str, ...] = ("direct",),
+) -> LoadResult:
     # stop_timeout lets each user finish the invoke it is in: an invoke the target ran is billed,
     # so it must be recorded, not cut off when the clock runs out.
     env = Environment(user_classes=[USERS_BY_PATH[p] for p in paths], stop_timeout=stop_timeout_s)
-    env.lambench = settings
+    env.lambench = settings  # type: ignore[attr-defined]  # our settings ride on Locust's Environment
     collector = collector_for(settings, env.events)
     runner = env.create_local_runner()
     started = time.monotonic()
@@ -71,22 +75,22 @@ def run_load(settings: LoadSettings, users: int, spawn_rate: float, run_time_s: 
     finally:
         runner.quit()
         collector.close()
-        summary = {"run_id": settings.run_id, **collector.stats.summary()}
-        summary_path = write_summary(summary, settings.records_path.parent)
     total = env.stats.total
-    return LoadResult(collector.store.count, total.num_requests, total.num_failures,
-                      time.monotonic() - started, interrupted, summary_path)
+    return LoadResult(
+        collector.store.count, total.num_requests, total.num_failures, time.monotonic() - started, interrupted
+    )
 
 
 def _wait_with_progress(env, run_time_s: float, started: float, console) -> None:
-    columns = (TextColumn("[bold]load"), BarColumn(), TimeElapsedColumn(),
-               TextColumn("{task.fields[status]}"))
+    columns = (TextColumn("[bold]load"), BarColumn(), TimeElapsedColumn(), TextColumn("{task.fields[status]}"))
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("load", total=run_time_s, status="")
         while (elapsed := time.monotonic() - started) < run_time_s:
             total = env.stats.total
-            status = (f"{total.num_requests} invokes, {total.num_failures} failed, "
-                      f"{total.current_rps:.0f}/s, users {env.runner.user_count}")
+            status = (
+                f"{total.num_requests} invokes, {total.num_failures} failed, "
+                f"{total.current_rps:.0f}/s, users {env.runner.user_count}"
+            )
             progress.update(task, completed=elapsed, status=status)
             gevent.sleep(0.5)
         progress.update(task, completed=run_time_s)

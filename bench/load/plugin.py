@@ -3,11 +3,15 @@
 A locustfile calls ``register(events)`` once; ``lambench run`` does the same wiring itself in
 bench/load/headless.py, so the two doors record identically. Each Locust role does its part:
 
-- a single process records into ``<reports>/<run-id>/records.sqlite`` and writes summary.json;
+- a single process records into ``<reports>/<run-id>/records.sqlite``;
 - a worker records into ``records-<worker>.sqlite`` under the master's run id and reports its
   statistics to the master (bench/collect/distributed.py);
-- the master merges the reports, and at quit writes summary.json and, from the worker files
-  in the run folder, the merged records.sqlite.
+- the master merges the reports and, from the worker files in the run folder, the records.
+
+At quit, the single process and the master join API Gateway calls to their REPORT lines and
+write the run's outputs (results.json, summary.json, report.html) the one way every door does
+(bench/outputs.py). A master whose workers kept their records elsewhere reports from the merged
+aggregates instead, and says that the join is still to do.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ import functools
 import sys
 from pathlib import Path
 
+from ..collect import RecordStore, join_run, merge_records, worker_stores
+
+# The gevent half of collect, kept out of its package namespace (bench/collect/__init__.py).
 from ..collect.distributed import MasterAggregator, WorkerReporter
 from ..collect.listener import RecordCollector
-from ..collect.runfolder import merge_records, worker_stores, write_summary
-from ..collect.store import RecordStore
 from ..errors import UserError
 from .settings import LoadSettings, add_locust_arguments, settings_from_options
 
@@ -75,40 +80,63 @@ def _worker_collector(environment, run_id: str | None) -> RecordCollector:
     return collector_for(settings, environment.events)
 
 
-def join_gateway_calls(settings: LoadSettings, records_path: Path) -> None:
-    """Fill API Gateway records' Lambda fields from the logs (bench/collect/correlate.py)."""
-    from .. import awsclient
-    from ..collect.correlate import join_run_records
-
-    logs = awsclient.client("logs", settings.endpoint_url, settings.region)
-    # On AWS, logs arrive seconds late: keep asking for a while; the emulator has them at once.
-    wait_s = 0.0 if awsclient.is_local(settings.endpoint_url) else 60.0
-    result = join_run_records(records_path, logs, settings.function_name, settings.access_log_group, wait_s)
+def _join(settings: LoadSettings, records_path: Path) -> None:
+    result = join_run(
+        records_path, settings.endpoint_url, settings.region, settings.function_name, settings.access_log_group
+    )
     if result.gateway_records:
-        print(f"lambench: {result.matched} of {result.gateway_records} API Gateway calls joined to their "
-              f"REPORT lines; {result.unmatched} unmatched (cold unknown)", file=sys.stderr)
+        print(f"lambench: {result.describe()}", file=sys.stderr)
+
+
+def _run_info(settings: LoadSettings) -> dict:
+    return {
+        "run_id": settings.run_id,
+        "function": settings.function_name,
+        "target": f"endpoint {settings.endpoint_url}" if settings.endpoint_url else f"aws {settings.region}",
+        "endpoint": settings.endpoint_url or f"AWS {settings.region}",
+        "variants": list(settings.variants),
+        "load": "locust -f (see Locust's own options)",
+        "architecture_note": "x86_64 prices assumed: a locustfile does not know the function's architecture",
+    }
+
+
+def _print_outputs(outputs) -> None:
+    print(f"lambench: summary in {outputs.summary_json}", file=sys.stderr)
+    print(f"lambench: report: {outputs.report_html.resolve()}", file=sys.stderr)
 
 
 def _finish_local(collector: RecordCollector, settings: LoadSettings) -> None:
+    from ..outputs import outputs_from_store
+
     collector.close()
     folder = collector.store.path.parent
     print(f"lambench: records in {collector.store.path}", file=sys.stderr)
-    join_gateway_calls(settings, collector.store.path)
-    summary = {"run_id": folder.name, **collector.stats.summary()}
-    print(f"lambench: summary in {write_summary(summary, folder)}", file=sys.stderr)
+    _join(settings, collector.store.path)
+    _print_outputs(outputs_from_store(folder, _run_info(settings)))
 
 
 def _finish_master(master: MasterAggregator) -> None:
-    folder = master.environment.lambench.records_path.parent
-    summary_path = write_summary(master.summary(), folder)
-    print(f"lambench: summary in {summary_path}", file=sys.stderr)
+    from ..outputs import outputs_from_stats, outputs_from_store
+
+    settings = master.environment.lambench
+    folder = settings.records_path.parent
+    info = {**_run_info(settings), "run_id": master.run_id}
     if worker_stores(folder):
         merged = merge_records(folder)
         print(f"lambench: records merged into {merged}", file=sys.stderr)
-        join_gateway_calls(master.environment.lambench, merged)
+        _join(settings, merged)
+        outputs = outputs_from_store(folder, info, collection=master.collection())
     else:
-        print(f"lambench: no worker record files in {folder} (workers on other machines: copy their "
-              "records-*.sqlite here, then bench.collect.merge_records)", file=sys.stderr)
+        print(
+            f"lambench: no worker record files in {folder} (workers on other machines: copy their "
+            "records-*.sqlite here, then `lambench report` this folder); reporting from the workers' "
+            "aggregates, without the API Gateway join",
+            file=sys.stderr,
+        )
+        outputs = outputs_from_stats(
+            folder, master.stats, {**info, "join": "not done: records not here"}, collection=master.collection()
+        )
+    _print_outputs(outputs)
 
 
 def _settings_or_exit(options, worker: str) -> LoadSettings:

@@ -63,28 +63,71 @@ def add_locust_arguments(parser) -> None:
     """Locust's init_command_line_parser hook: our options, shown in the web UI too."""
     # Locust's include_in_web_ui works on the parser itself, not on argument groups.
     group = parser
-    group.add_argument("--lambda-function", env_var="LAMBENCH_FUNCTION", default="lambench-cpu-bound",
-                       help="function name to invoke", include_in_web_ui=True)
-    group.add_argument("--lambda-variants", env_var="LAMBENCH_VARIANTS", default="mem-128,mem-512,mem-1024,mem-1769",
-                       help="comma-separated aliases (or versions) to interleave", include_in_web_ui=True)
-    group.add_argument("--lambda-endpoint", env_var="LAMBENCH_ENDPOINT", default="http://127.0.0.1:9001",
-                       help="Lambda endpoint URL; 'aws' for AWS's own", include_in_web_ui=True)
+    group.add_argument(
+        "--lambda-function",
+        env_var="LAMBENCH_FUNCTION",
+        default="lambench-cpu-bound",
+        help="function name to invoke",
+        include_in_web_ui=True,
+    )
+    group.add_argument(
+        "--lambda-variants",
+        env_var="LAMBENCH_VARIANTS",
+        default="mem-128,mem-512,mem-1024,mem-1769",
+        help="comma-separated aliases (or versions) to interleave",
+        include_in_web_ui=True,
+    )
+    group.add_argument(
+        "--lambda-endpoint",
+        env_var="LAMBENCH_ENDPOINT",
+        default="http://127.0.0.1:9001",
+        help="Lambda endpoint URL; 'aws' for AWS's own",
+        include_in_web_ui=True,
+    )
     group.add_argument("--lambda-region", env_var="LAMBENCH_REGION", default="us-east-1")
-    group.add_argument("--lambda-payload", env_var="LAMBENCH_PAYLOAD", default="{}",
-                       help="JSON event sent with every invoke", include_in_web_ui=True)
-    group.add_argument("--lambda-client", env_var="LAMBENCH_CLIENT", default=DEFAULT_CLIENT, choices=CLIENTS,
-                       help="what sends each invoke: fast (SigV4 over geventhttpclient) or boto3",
-                       include_in_web_ui=True)
-    group.add_argument("--lambench-reports", env_var="LAMBENCH_REPORTS", default="reports",
-                       help="folder for <run-id>/records.sqlite")
-    group.add_argument("--apigw-route", env_var="LAMBENCH_APIGW_ROUTE", default="/",
-                       help="path (and query) after /<stage> for API Gateway calls", include_in_web_ui=True)
-    group.add_argument("--apigw-http-url", env_var="LAMBENCH_APIGW_HTTP_URL", default="",
-                       help="HTTP API invoke URL (default: the emulator's front for the function)")
-    group.add_argument("--apigw-rest-url", env_var="LAMBENCH_APIGW_REST_URL", default="",
-                       help="REST API invoke URL (default: the emulator's front for the function)")
-    group.add_argument("--apigw-access-log-group", env_var="LAMBENCH_APIGW_ACCESS_LOG_GROUP", default="",
-                       help="log group of the API's JSON access log with requestId and integrationRequestId")
+    group.add_argument(
+        "--lambda-payload",
+        env_var="LAMBENCH_PAYLOAD",
+        default="{}",
+        help="JSON event sent with every invoke",
+        include_in_web_ui=True,
+    )
+    group.add_argument(
+        "--lambda-client",
+        env_var="LAMBENCH_CLIENT",
+        default=DEFAULT_CLIENT,
+        choices=CLIENTS,
+        help="what sends each invoke: fast (SigV4 over geventhttpclient) or boto3",
+        include_in_web_ui=True,
+    )
+    group.add_argument(
+        "--lambench-reports", env_var="LAMBENCH_REPORTS", default="reports", help="folder for <run-id>/records.sqlite"
+    )
+    group.add_argument(
+        "--apigw-route",
+        env_var="LAMBENCH_APIGW_ROUTE",
+        default="/",
+        help="path (and query) after /<stage> for API Gateway calls",
+        include_in_web_ui=True,
+    )
+    group.add_argument(
+        "--apigw-http-url",
+        env_var="LAMBENCH_APIGW_HTTP_URL",
+        default="",
+        help="HTTP API invoke URL (default: the emulator's front for the function)",
+    )
+    group.add_argument(
+        "--apigw-rest-url",
+        env_var="LAMBENCH_APIGW_REST_URL",
+        default="",
+        help="REST API invoke URL (default: the emulator's front for the function)",
+    )
+    group.add_argument(
+        "--apigw-access-log-group",
+        env_var="LAMBENCH_APIGW_ACCESS_LOG_GROUP",
+        default="",
+        help="log group of the API's JSON access log with requestId and integrationRequestId",
+    )
 
 
 def _records_name(worker: str) -> str:
@@ -102,10 +145,15 @@ def settings_from_options(options, worker: str = "local") -> LoadSettings:
     return LoadSettings(
         function_name=options.lambda_function,
         variants=tuple(v.strip() for v in options.lambda_variants.split(",") if v.strip()),
-        endpoint_url=endpoint, region=options.lambda_region,
-        payload=options.lambda_payload.encode(), run_id=run_id,
-        records_path=Path(options.lambench_reports) / run_id / _records_name(worker), worker=worker,
+        endpoint_url=endpoint,
+        region=options.lambda_region,
+        payload=options.lambda_payload.encode(),
+        run_id=run_id,
+        records_path=Path(options.lambench_reports) / run_id / _records_name(worker),
+        worker=worker,
         client=options.lambda_client,
-        apigw_http_url=options.apigw_http_url or None, apigw_rest_url=options.apigw_rest_url or None,
-        apigw_route=options.apigw_route, access_log_group=options.apigw_access_log_group or None,
+        apigw_http_url=options.apigw_http_url or None,
+        apigw_rest_url=options.apigw_rest_url or None,
+        apigw_route=options.apigw_route,
+        access_log_group=options.apigw_access_log_group or None,
     )

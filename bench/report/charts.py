@@ -27,8 +27,9 @@ class Series:
 
 def _whisker(x: float, lo: float, hi: float, top: float, base_y: float, plot_h: float) -> str:
     y_lo, y_hi = base_y - plot_h * lo / top, base_y - plot_h * hi / top
-    return (f'<path class="whisker" d="M{x:.1f} {y_lo:.1f}V{y_hi:.1f}M{x - 4:.1f} {y_lo:.1f}'
-            f'h8M{x - 4:.1f} {y_hi:.1f}h8"/>')
+    return (
+        f'<path class="whisker" d="M{x:.1f} {y_lo:.1f}V{y_hi:.1f}M{x - 4:.1f} {y_lo:.1f}h8M{x - 4:.1f} {y_hi:.1f}h8"/>'
+    )
 
 
 def nice_top(largest: float) -> float:
@@ -55,8 +56,11 @@ def _axis(top: float, fmt: Callable[[float], str]) -> list[str]:
 
 
 def _bars(
-    labels: Sequence[str], series: Sequence[Series], top: float,
-    fmt: Callable[[float], str], highlight: int | None,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    top: float,
+    fmt: Callable[[float], str],
+    highlight: int | None,
 ) -> list[str]:
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(len(labels), 1)
@@ -69,8 +73,10 @@ def _bars(
             x, value = x0 + j * bar_w, s.values[i]
             cls = "highlight" if highlight == i and len(series) == 1 else f"series-{j}"
             if value is None:
-                parts.append(f'<text class="nodata" x="{x + bar_w / 2:.1f}" y="{base_y - 4:.1f}" '
-                             f'text-anchor="middle">no data</text>')
+                parts.append(
+                    f'<text class="nodata" x="{x + bar_w / 2:.1f}" y="{base_y - 4:.1f}" '
+                    f'text-anchor="middle">no data</text>'
+                )
                 continue
             h = plot_h * value / top
             interval = s.intervals[i] if s.intervals is not None else None
@@ -86,8 +92,10 @@ def _bars(
             )
             if interval is not None:
                 parts.append(_whisker(x + bar_w / 2 - 1, *interval, top, base_y, plot_h))
-        parts.append(f'<text class="label" x="{LEFT + (i + 0.5) * slot:.1f}" y="{base_y + 18}" '
-                     f'text-anchor="middle">{escape(label)}</text>')
+        parts.append(
+            f'<text class="label" x="{LEFT + (i + 0.5) * slot:.1f}" y="{base_y + 18}" '
+            f'text-anchor="middle">{escape(label)}</text>'
+        )
     return parts
 
 
@@ -96,15 +104,22 @@ def _legend(series: Sequence[Series]) -> list[str]:
         return []
     parts, x = [], LEFT
     for j, s in enumerate(series):
-        parts.append(f'<rect class="series-{j}" x="{x}" y="{TOP - 24}" width="12" height="12"/>'
-                     f'<text class="legend" x="{x + 16}" y="{TOP - 14}">{escape(s.name)}</text>')
+        parts.append(
+            f'<rect class="series-{j}" x="{x}" y="{TOP - 24}" width="12" height="12"/>'
+            f'<text class="legend" x="{x + 16}" y="{TOP - 14}">{escape(s.name)}</text>'
+        )
         x += 24 + 8 * len(s.name)
     return parts
 
 
 def bar_chart(
-    *, title: str, labels: Sequence[str], series: Sequence[Series], axis_label: str,
-    fmt: Callable[[float], str], highlight: int | None = None,
+    *,
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    axis_label: str,
+    fmt: Callable[[float], str],
+    highlight: int | None = None,
 ) -> Markup:
     """An SVG grouped bar chart: one group per label, one bar per series, from zero up, with
     whiskers where a series has intervals."""

@@ -7,7 +7,7 @@ the next; which variants look unstable) follow the table.
 
 from __future__ import annotations
 
-from bench.analysis.summary import RunSummary, VariantSummary
+from bench.analysis import RunSummary, VariantSummary
 from bench.report.formatting import (
     fmt_int,
     fmt_interval,
@@ -40,10 +40,17 @@ def _row(v: VariantSummary, cheapest: bool) -> str:
     name = f"**{_cell(v.variant)}** (cheapest)" if cheapest else _cell(v.variant)
     c = v.client_ms
     cells = (
-        name, fmt_mb(v.memory_mb), v.path, fmt_int(v.invocations), fmt_int(v.errors),
-        fmt_int(v.cold_starts), _cold_rate(v),
-        fmt_with_interval(c.p50, c.p50_ci), fmt_with_interval(c.p95, c.p95_ci),
-        fmt_with_interval(c.p99, c.p99_ci), fmt_int(c.n),
+        name,
+        fmt_mb(v.memory_mb),
+        v.path,
+        fmt_int(v.invocations),
+        fmt_int(v.errors),
+        fmt_int(v.cold_starts),
+        _cold_rate(v),
+        fmt_with_interval(c.p50, c.p50_ci),
+        fmt_with_interval(c.p95, c.p95_ci),
+        fmt_with_interval(c.p99, c.p99_ci),
+        fmt_int(c.n),
         fmt_with_interval(v.billed_ms_mean.value, v.billed_ms_mean.ci),
         fmt_with_interval(v.cost_per_million_usd, v.cost_per_million_ci, fmt_usd),
     )
@@ -58,8 +65,10 @@ def headline(summary: RunSummary) -> str:
     memory = f"{best.memory_mb} MB, " if best.memory_mb is not None else ""
     ci = best.cost_per_million_ci
     interval = f" {fmt_interval(ci, fmt_usd)}" if ci is not None and ci.known else ""
-    text = (f"Cheapest: {best.variant} ({memory}{summary.architecture}), "
-            f"{fmt_usd(best.cost_per_million_usd)}{interval} USD per million invocations ({best.path}).")
+    text = (
+        f"Cheapest: {best.variant} ({memory}{summary.architecture}), "
+        f"{fmt_usd(best.cost_per_million_usd)}{interval} USD per million invocations ({best.path})."
+    )
     check = summary.cheapest_check
     if check is not None and not check.separated:
         text += f" The data cannot tell it from {check.runner_up}; see the checks."
@@ -80,8 +89,10 @@ def render_markdown(summary: RunSummary) -> str:
     """The headline, one table row per variant and path (cheapest in bold), then the checks."""
     rows = [_row(v, v.variant == summary.cheapest) for v in summary.variants]
     checks = [f"- {_cell(line)}" for line in check_lines(summary)]
-    intervals = (f"Brackets: {summary.confidence:.0%} intervals (percentiles: order statistics; "
-                 "means and cost: Student t; cold rate: Wilson).")
+    intervals = (
+        f"Brackets: {summary.confidence:.0%} intervals (percentiles: order statistics; "
+        "means and cost: Student t; cold rate: Wilson)."
+    )
     parts = [f"**{headline(summary)}**", "", _HEADER, *rows, "", intervals]
     if checks:
         parts += ["", *checks]

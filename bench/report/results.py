@@ -18,7 +18,17 @@ Format history:
        "paths" (added in place, still version 2): one row per API Gateway variant, with the
        direct path's and the gateway's client p50/p95 at the same memory size, the gateway's
        added latency, and how many of its records the log join matched (cold known) or not.
+  3 - One aggregation path: every figure comes from the collector's histograms and exact
+       moments. Percentiles follow one rule, named in "percentile_method" (nearest rank,
+       HdrHistogram's, 3 significant digits; version 2 used numpy's linear interpolation).
+       Client latency counts ok invocations only (version 2 counted every status).
+       Adds "concurrency": per variant and path, per-second starts, in-flight samples and
+       mean concurrency, with their maxima. Versions 1 and 2 read with no concurrency.
 A figure with no data is null. A reader of a newer version refuses it rather than guess.
+
+summary.json (beside it; not versioned with it) holds the run's mergeable aggregates: per
+(variant, path, cold) key the counts and the figures of each metric, the encoded HDR histograms
+and exact moments ("aggregates", bench/collect/stats.py's wire format), and the concurrency.
 """
 
 from __future__ import annotations
@@ -30,11 +40,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from bench.analysis.paths import compare_paths
-from bench.analysis.summary import RunSummary
+from bench.analysis import PERCENTILE_RULE, RunSummary, compare_paths, key_summary
+from bench.collect import RunStats
+from bench.collect import histograms as hdr
 
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
+SUMMARY_NAME = "summary.json"
+SUMMARY_SCHEMA_VERSION = 2
 
 
 class Results(NamedTuple):
@@ -62,23 +75,66 @@ def results_dict(summary: RunSummary, run_info: Mapping[str, Any]) -> dict[str, 
     return {"schema_version": SCHEMA_VERSION, "run": dict(run_info), **summary.as_dict(), "paths": paths}
 
 
-def write_results_json(
-    summary: RunSummary, run_info: Mapping[str, Any], path: str | os.PathLike
-) -> Path:
+def write_results_json(summary: RunSummary, run_info: Mapping[str, Any], path: str | os.PathLike) -> Path:
     """Write results.json (creating its folder) and return its path.
 
     The file is written beside its final name and renamed into place, so a run interrupted
     mid-write leaves the previous file or the new one, never half of one.
     """
+    return write_json_atomically(results_dict(summary, run_info), path)
+
+
+def write_json_atomically(document: Mapping[str, Any], path: str | os.PathLike, indent: int = 2) -> Path:
+    """Write JSON beside its final name and rename it into place (creating the folder)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(
-        results_dict(summary, run_info), indent=2, allow_nan=False, default=_json_default
-    )
+    text = json.dumps(document, indent=indent, allow_nan=False, default=_json_default)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text + "\n", encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+def summary_dict(
+    stats: RunStats, summary: RunSummary, run_id: str, collection: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The summary.json document: the aggregates, their figures per key, and the concurrency."""
+    statuses: dict[str, int] = {}
+    for key_stats in stats.keys.values():
+        for status, count in key_stats.statuses.items():
+            statuses[status] = statuses.get(status, 0) + count
+    return {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "run_id": run_id,
+        "unit": "ms",
+        "percentile_rule": PERCENTILE_RULE,
+        "histogram": {
+            "unit": hdr.UNIT,
+            "lowest": hdr.LOWEST_US,
+            "highest": hdr.HIGHEST_US,
+            "significant_digits": hdr.SIGNIFICANT_DIGITS,
+            "encoding": "HdrHistogram V2, base64",
+        },
+        "records": sum(statuses.values()),
+        "statuses": statuses,
+        "keys": key_summary(stats),
+        "concurrency": [c.as_dict() for c in summary.concurrency],
+        **dict(collection or {}),
+        "aggregates": stats.to_wire(),
+    }
+
+
+def write_summary_json(
+    stats: RunStats,
+    summary: RunSummary,
+    run_id: str,
+    folder: str | os.PathLike,
+    collection: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``<folder>/summary.json`` (atomically); return its path."""
+    return write_json_atomically(
+        summary_dict(stats, summary, run_id, collection), Path(folder) / SUMMARY_NAME, indent=1
+    )
 
 
 def read_results_json(path: str | os.PathLike) -> Results:
@@ -91,5 +147,6 @@ def read_results_json(path: str | os.PathLike) -> Results:
     try:
         return Results(RunSummary.from_dict(data), dict(data["run"]), version)
     except (KeyError, TypeError) as error:
-        raise ValueError(f"{path}: not a readable results.json (schema_version {version}): "
-                         f"{type(error).__name__}: {error}") from None
+        raise ValueError(
+            f"{path}: not a readable results.json (schema_version {version}): {type(error).__name__}: {error}"
+        ) from None

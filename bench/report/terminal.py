@@ -38,12 +38,13 @@ def _half_width(v) -> str:
 
 
 def _caption(summary) -> str:
-    lines = ["p50/p95/p99: client latency, ms; ~ too few samples for an interval;",
-             "cold: cold-start rate; \u00b1: 95% interval of USD/1M; * cheapest"]
+    lines = [
+        "p50/p95/p99: client latency, ms; ~ too few samples for an interval;",
+        "cold: cold-start rate; \u00b1: 95% interval of USD/1M; * cheapest",
+    ]
     check = summary.cheapest_check
     if check is not None and not check.separated:
-        lines.append(f"WARNING: the data cannot tell {check.cheapest} from {check.runner_up} "
-                     "(see the report)")
+        lines.append(f"WARNING: the data cannot tell {check.cheapest} from {check.runner_up} (see the report)")
     unstable = list(dict.fromkeys(v.variant for v in summary.variants if v.warnings))
     if unstable:
         lines.append(f"WARNING: unstable: {', '.join(unstable)} (see the report)")
@@ -51,9 +52,14 @@ def _caption(summary) -> str:
 
 
 def summary_table(summary) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True,
-                  title=f"lambench: {summary.architecture}, us-east-1 prices",
-                  caption=_caption(summary))
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+        title=f"lambench: {summary.architecture}, us-east-1 prices",
+        caption=_caption(summary),
+    )
     for heading in COLUMNS:
         table.add_column(heading, justify="right", no_wrap=True)
     for v in summary.variants:
@@ -62,8 +68,15 @@ def summary_table(summary) -> Table:
             memory += " " + SHORT_PATHS.get(v.path, v.path)
         cost = fmt_usd(v.cost_per_million_usd) + (" *" if v.variant == summary.cheapest else "  ")
         table.add_row(
-            memory, fmt_int(v.invocations), fmt_int(v.errors), _cold(v),
-            _q(v.client_ms, "p50"), _q(v.client_ms, "p95"), _q(v.client_ms, "p99"),
-            fmt_ms(v.billed_ms_mean.value), cost, _half_width(v),
+            memory,
+            fmt_int(v.invocations),
+            fmt_int(v.errors),
+            _cold(v),
+            _q(v.client_ms, "p50"),
+            _q(v.client_ms, "p95"),
+            _q(v.client_ms, "p99"),
+            fmt_ms(v.billed_ms_mean.value),
+            cost,
+            _half_width(v),
         )
     return table

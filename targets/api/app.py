@@ -36,8 +36,12 @@ def spin(n: int) -> int:
 
 def echo(app) -> dict:
     event = app.current_event
-    return {"method": event.http_method, "path": event.path, "query": event.query_string_parameters or {},
-            "body": event.json_body if event.body else None}
+    return {
+        "method": event.http_method,
+        "path": event.path,
+        "query": event.query_string_parameters or {},
+        "body": event.json_body if event.body else None,
+    }
 
 
 def cpu(app) -> dict:

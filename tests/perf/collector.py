@@ -13,7 +13,7 @@ Each phase runs in a fresh process of its own, so that its peak RSS is its own:
 Records come from a pool of 100,000 distinct, realistic records (4 variants, 2 % cold with init
 durations, 1 % throttled, UUID request ids), replayed in laps, each lap 25 s later than the one
 before (shifted in place, off the clock); the pool is the baseline memory. The timed figures
-include the final flush and summary. Rates are given per wall-clock second and per CPU second of
+include the final flush and the wire form a worker sends. Rates are given per wall-clock second and per CPU second of
 the process: on a shared machine the second is the steadier. Printed per phase: records/s, the
 longest single flush (how late "on disk within a second" can be when the process is saturated;
 for ``both``, the collector's whole flush: folding the statistics, then writing),
@@ -63,16 +63,33 @@ def record_pool():
     for i in range(POOL):
         throttled, cold = i % 100 == 99, i % 50 == 0
         variant = f"mem-{(128, 512, 1024, 1769)[i % 4]}"
-        common = dict(run_id="20261126-201543", variant=variant, path="direct", t_start_ns=T0_NS + i * 250_000,
-                      client_ms=float(client[i]), request_id=str(uuid.UUID(bytes=rng.bytes(16))),
-                      payload_bytes=2, worker="vm_" + uuid.UUID(int=7).hex)
+        common = dict(
+            run_id="20261126-201543",
+            variant=variant,
+            path="direct",
+            t_start_ns=T0_NS + i * 250_000,
+            client_ms=float(client[i]),
+            request_id=str(uuid.UUID(bytes=rng.bytes(16))),
+            payload_bytes=2,
+            worker="vm_" + uuid.UUID(int=7).hex,
+        )
         if throttled:
             pool.append(InvocationRecord(status="throttled", error_type="ConcurrentInvocationLimitExceeded", **common))
         else:
-            pool.append(InvocationRecord(status="ok", cold=cold, init_ms=130.5 if cold else None,
-                                         duration_ms=float(client[i]) * 0.9, billed_ms=int(client[i] * 0.9) + 1,
-                                         max_memory_mb=48, memory_mb=int(variant[4:]), response_bytes=40,
-                                         init_type="on-demand", **common))
+            pool.append(
+                InvocationRecord(
+                    status="ok",
+                    cold=cold,
+                    init_ms=130.5 if cold else None,
+                    duration_ms=float(client[i]) * 0.9,
+                    billed_ms=int(client[i] * 0.9) + 1,
+                    max_memory_mb=48,
+                    memory_mb=int(variant[4:]),
+                    response_bytes=40,
+                    init_type="on-demand",
+                    **common,
+                )
+            )
     return pool
 
 
@@ -94,7 +111,7 @@ def _run_phase(phase: str, count: int, folder: Path) -> dict:
         settle()  # the consumer lets go of the lap's records before they are reused
         wall, cpu = wall + time.perf_counter() - wall_0, cpu + time.process_time() - cpu_0
         done, lap = done + len(batch), lap + 1
-        if done == CHECKPOINT or done == count:
+        if done in (CHECKPOINT, count):
             marks[done] = rss_kb() - baseline
         # Off the clock, and in place so that no new objects blur the RSS figures: the next lap
         # starts LAP_NS later, as a run's start times advance.
@@ -103,9 +120,16 @@ def _run_phase(phase: str, count: int, folder: Path) -> dict:
     wall_0, cpu_0 = time.perf_counter(), time.process_time()
     finish()
     wall, cpu = wall + time.perf_counter() - wall_0, cpu + time.process_time() - cpu_0
-    return {"phase": phase, "records": count, "per_s": count / wall, "per_cpu_s": count / cpu,
-            "max_flush_s": max(flushes, default=0.0), "rss_above_baseline_kb": marks,
-            "baseline_kb": baseline, "peak_kb": rss_kb("VmHWM")}
+    return {
+        "phase": phase,
+        "records": count,
+        "per_s": count / wall,
+        "per_cpu_s": count / cpu,
+        "max_flush_s": max(flushes, default=0.0),
+        "rss_above_baseline_kb": marks,
+        "baseline_kb": baseline,
+        "peak_kb": rss_kb("VmHWM"),
+    }
 
 
 def _consumer(phase: str, folder: Path):
@@ -116,9 +140,10 @@ def _consumer(phase: str, folder: Path):
     flushes: list[float] = []
     if phase == "stats":
         stats = RunStats()
-        return stats.add, stats.flush, flushes, stats.summary
+        return stats.add, stats.flush, flushes, stats.to_wire
     store = RecordStore(folder / "records.sqlite")
-    from bench.collect.listener import CONTEXT_KEY, MAX_BUFFERED, RecordCollector
+    from bench.collect.listener import MAX_BUFFERED, RecordCollector
+    from bench.records import CONTEXT_KEY
 
     if phase == "store":
         _timed_flush(store, flushes)
@@ -132,6 +157,7 @@ def _consumer(phase: str, folder: Path):
                 unflushed[0] = 0
             elif store.maybe_flush():
                 unflushed[0] = 0
+
         return consume, lambda: None, flushes, store.close
 
     collector = _timed_flush(RecordCollector(store), flushes)  # not attached: no gevent timer
@@ -143,7 +169,8 @@ def _consumer(phase: str, folder: Path):
 
     def finish():
         collector.close()
-        collector.stats.summary()
+        collector.stats.to_wire()  # what a Locust worker sends its master
+
     return consume_both, lambda: collector.stats.flush(), flushes, finish
 
 
@@ -155,6 +182,7 @@ def _timed_flush(writer, flushes: list[float]):
         started = time.perf_counter()
         flush()
         flushes.append(time.perf_counter() - started)
+
     writer.flush = timed_flush
     return writer
 
@@ -168,20 +196,30 @@ def main() -> None:
     if args.phase:
         print(json.dumps(run_phase(args.phase, args.records)))
         return
-    print(f"{args.records:,} records per phase, each phase in its own process, {args.repeat} interleaved rounds, "
-          f"medians shown (Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
+    print(
+        f"{args.records:,} records per phase, each phase in its own process, {args.repeat} interleaved rounds, "
+        f"medians shown (Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})"
+    )
     runs: dict[str, list[dict]] = {phase: [] for phase in PHASES}
     for _ in range(args.repeat):
         for phase in PHASES:
-            out = subprocess.run([sys.executable, __file__, "--phase", phase, "--records", str(args.records)],
-                                 capture_output=True, text=True, check=True).stdout
+            out = subprocess.run(
+                [sys.executable, __file__, "--phase", phase, "--records", str(args.records)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
             runs[phase].append(json.loads(out))
-    print(f"{'phase':<7} {'records/s':>10} {'per CPU s':>10} {'longest flush':>14} {'RSS +100k':>10} "
-          f"{'RSS +all':>9} {'peak RSS':>9}")
+    print(
+        f"{'phase':<7} {'records/s':>10} {'per CPU s':>10} {'longest flush':>14} {'RSS +100k':>10} "
+        f"{'RSS +all':>9} {'peak RSS':>9}"
+    )
     medians = {phase: _median_row(phase, rows, args.records) for phase, rows in runs.items()}
     store, stats, both = (medians[p]["per_cpu_s"] for p in PHASES)
-    print(f"per CPU second: both / store alone = {both / store:.2f}; stats alone / store alone = "
-          f"{stats / store:.1f}; goal >= 200,000 records/s and flat RSS")
+    print(
+        f"per CPU second: both / store alone = {both / store:.2f}; stats alone / store alone = "
+        f"{stats / store:.1f}; goal >= 200,000 records/s and flat RSS"
+    )
 
 
 def _median_row(phase: str, rows: list[dict], count: int) -> dict:
@@ -192,9 +230,11 @@ def _median_row(phase: str, rows: list[dict], count: int) -> dict:
         return statistics.median(r["rss_above_baseline_kb"].get(str(mark), 0) for r in rows) / 1024
 
     figures = {"per_s": median("per_s"), "per_cpu_s": median("per_cpu_s")}
-    print(f"{phase:<7} {figures['per_s']:>10,.0f} {figures['per_cpu_s']:>10,.0f} "
-          f"{max(r['max_flush_s'] for r in rows) * 1000:>11.0f} ms {rss(CHECKPOINT):>7.1f} MB "
-          f"{rss(count):>6.1f} MB {median('peak_kb') / 1024:>6.0f} MB")
+    print(
+        f"{phase:<7} {figures['per_s']:>10,.0f} {figures['per_cpu_s']:>10,.0f} "
+        f"{max(r['max_flush_s'] for r in rows) * 1000:>11.0f} ms {rss(CHECKPOINT):>7.1f} MB "
+        f"{rss(count):>6.1f} MB {median('peak_kb') / 1024:>6.0f} MB"
+    )
     return figures
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import contextlib
 import http.client
 import json
 import os
@@ -40,7 +41,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -70,6 +70,7 @@ def log(message: str) -> None:
 
 # ---------------------------------------------------------------- cores
 
+
 @dataclass(frozen=True)
 class Cores:
     client: set[int] | None
@@ -95,10 +96,8 @@ def pin_process(pid: int, cores: set[int] | None) -> None:
     if cores is None:
         return
     for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
+        with contextlib.suppress(OSError):  # the thread ended meanwhile
             os.sched_setaffinity(int(task.name), cores)
-        except OSError:
-            pass  # the thread ended meanwhile
 
 
 def pinned(cores: set[int] | None):
@@ -106,6 +105,7 @@ def pinned(cores: set[int] | None):
 
 
 # ---------------------------------------------------------------- targets
+
 
 @dataclass
 class Target:
@@ -116,9 +116,10 @@ class Target:
 
 
 def deploy_noop(url: str) -> str:
-    from bench.targets import FunctionSpec, VariantDeployer, make_lambda_client
+    from bench import awsclient
+    from bench.targets import FunctionSpec, VariantDeployer
 
-    deployer = VariantDeployer(make_lambda_client(url, "us-east-1"))
+    deployer = VariantDeployer(awsclient.client("lambda", url, "us-east-1", awsclient.control_plane_config()))
     spec = FunctionSpec(name=FUNCTION_NAME, source=FUNCTION_SOURCE, handler="app.handler")
     (variant,) = deployer.deploy_variants(spec, (MEMORY_MB,))
     return variant.name
@@ -130,20 +131,31 @@ def warm(url: str, qualifier: str, users: int) -> None:
 
     from bench import awsclient
 
-    client = awsclient.client("lambda", url, "us-east-1", Config(max_pool_connections=users,
-                                                                  retries={"total_max_attempts": 1}))
+    client = awsclient.client(
+        "lambda", url, "us-east-1", Config(max_pool_connections=users, retries={"total_max_attempts": 1})
+    )
     with concurrent.futures.ThreadPoolExecutor(users) as pool:
         for _ in range(3):
-            list(pool.map(lambda _i: client.invoke(FunctionName=FUNCTION_NAME, Qualifier=qualifier,
-                                                   LogType="Tail", Payload=b"{}"), range(users)))
+            list(
+                pool.map(
+                    lambda _i: client.invoke(
+                        FunctionName=FUNCTION_NAME, Qualifier=qualifier, LogType="Tail", Payload=b"{}"
+                    ),
+                    range(users),
+                )
+            )
 
 
 def captured_answer(url: str, qualifier: str) -> bytes:
     """The emulator's raw answer to the benchmark's request, as bytes to replay."""
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    connection.request("POST", f"/2015-03-31/functions/{FUNCTION_NAME}/invocations?Qualifier={qualifier}",
-                       body=b"{}", headers={"X-Amz-Log-Type": "Tail"})
+    connection.request(
+        "POST",
+        f"/2015-03-31/functions/{FUNCTION_NAME}/invocations?Qualifier={qualifier}",
+        body=b"{}",
+        headers={"X-Amz-Log-Type": "Tail"},
+    )
     response = connection.getresponse()
     body = response.read()
     connection.close()
@@ -157,8 +169,12 @@ def captured_answer(url: str, qualifier: str) -> bytes:
 def start_canned(answer: bytes, cores: set[int] | None, workdir: Path) -> tuple[subprocess.Popen, str]:
     answer_path = workdir / "answer.bin"
     answer_path.write_bytes(answer)
-    process = subprocess.Popen([sys.executable, __file__, "--serve-canned", str(answer_path)],
-                               stdout=subprocess.PIPE, text=True, preexec_fn=pinned(cores))
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--serve-canned", str(answer_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=pinned(cores),
+    )
     line = process.stdout.readline()
     match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
     if not match:
@@ -168,6 +184,7 @@ def start_canned(answer: bytes, cores: set[int] | None, workdir: Path) -> tuple[
 
 
 # ---------------------------------------------------------------- the canned server (its own process)
+
 
 class CannedAnswer(asyncio.Protocol):
     """Answers every complete request on a keep-alive connection with the same bytes."""
@@ -187,7 +204,7 @@ class CannedAnswer(asyncio.Protocol):
             length = int(match.group(1)) if match else 0
             if len(self.buffer) < end + 4 + length:
                 return
-            self.buffer = self.buffer[end + 4 + length:]
+            self.buffer = self.buffer[end + 4 + length :]
             self.transport.write(self.answer)
 
 
@@ -199,6 +216,7 @@ async def serve_canned(answer: bytes) -> None:
 
 
 # ---------------------------------------------------------------- one measured Locust process
+
 
 @dataclass
 class Sample:
@@ -227,25 +245,58 @@ def run_locust(kind: str, target: Target, args, cores: Cores, workdir: Path) -> 
     """One Locust process of one kind against one target; its measured window as a Sample."""
     out = workdir / f"{target.name}-{kind}.json"
     out.unlink(missing_ok=True)
-    env = {**os.environ, "LOADGEN_KIND": kind, "LOADGEN_OUT": str(out), "LOADGEN_WARMUP_S": str(args.warmup),
-           "LOADGEN_SECONDS": str(args.seconds), "LOADGEN_SERVER_PIDS": str(target.pid),
-           "LAMBENCH_ENDPOINT": target.url, "LAMBENCH_FUNCTION": FUNCTION_NAME,
-           "LAMBENCH_QUALIFIER": target.qualifier, "LAMBENCH_PAYLOAD": "{}", "AWS_EC2_METADATA_DISABLED": "true"}
-    command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "-u", str(args.users),
-               "-r", str(args.users), "-t", f"{int(args.warmup + args.seconds + 60)}s", "--only-summary",
-               "--stop-timeout", "5", "--loglevel", "WARNING", KINDS[kind][1]]
-    result = subprocess.run(command, env=env, cwd=workdir, capture_output=True, text=True, timeout=300,
-                            preexec_fn=pinned(cores.client))
+    env = {
+        **os.environ,
+        "LOADGEN_KIND": kind,
+        "LOADGEN_OUT": str(out),
+        "LOADGEN_WARMUP_S": str(args.warmup),
+        "LOADGEN_SECONDS": str(args.seconds),
+        "LOADGEN_SERVER_PIDS": str(target.pid),
+        "LAMBENCH_ENDPOINT": target.url,
+        "LAMBENCH_FUNCTION": FUNCTION_NAME,
+        "LAMBENCH_QUALIFIER": target.qualifier,
+        "LAMBENCH_PAYLOAD": "{}",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "-u",
+        str(args.users),
+        "-r",
+        str(args.users),
+        "-t",
+        f"{int(args.warmup + args.seconds + 60)}s",
+        "--only-summary",
+        "--stop-timeout",
+        "5",
+        "--loglevel",
+        "WARNING",
+        KINDS[kind][1],
+    ]
+    result = subprocess.run(
+        command, env=env, cwd=workdir, capture_output=True, text=True, timeout=300, preexec_fn=pinned(cores.client)
+    )
     if not out.exists():
         raise RuntimeError(f"{kind} on {target.name}: no result (exit {result.returncode})\n{result.stderr[-2000:]}")
     figures = json.loads(out.read_text())
     calls = max(figures["requests"], 1)
     wall = figures["wall_s"]
     others = figures["busy_s:cpu"] - figures["cpu_s"] - figures["server_cpu_s"]
-    return Sample(rate=figures["requests"] / wall, cpu_us=figures["cpu_s"] / calls * 1e6,
-                  client_busy=figures["cpu_s"] / wall, server_busy=figures["server_cpu_s"] / wall,
-                  others_busy=max(others, 0.0) / wall, client_core=core_busy(figures, cores.client) / wall,
-                  server_core=core_busy(figures, cores.server) / wall, failures=figures["failures"])
+    return Sample(
+        rate=figures["requests"] / wall,
+        cpu_us=figures["cpu_s"] / calls * 1e6,
+        client_busy=figures["cpu_s"] / wall,
+        server_busy=figures["server_cpu_s"] / wall,
+        others_busy=max(others, 0.0) / wall,
+        client_core=core_busy(figures, cores.client) / wall,
+        server_core=core_busy(figures, cores.server) / wall,
+        failures=figures["failures"],
+    )
 
 
 def core_busy(figures: dict, core: set[int] | None) -> float:
@@ -259,39 +310,46 @@ def measure(targets: list[Target], args, cores: Cores, workdir: Path) -> dict[tu
     samples: dict[tuple[str, str], list[Sample]] = {}
     kinds = list(KINDS)
     for round_no in range(args.rounds):
-        order = kinds[round_no % len(kinds):] + kinds[:round_no % len(kinds)]
+        order = kinds[round_no % len(kinds) :] + kinds[: round_no % len(kinds)]
         for target in targets:
             for kind in order:
                 sample = run_locust(kind, target, args, cores, workdir)
                 samples.setdefault((target.name, kind), []).append(sample)
-                log(f"round {round_no + 1}/{args.rounds} {target.name:8} {kind:10} {sample.rate:8.0f}/s "
+                log(
+                    f"round {round_no + 1}/{args.rounds} {target.name:8} {kind:10} {sample.rate:8.0f}/s "
                     f"{sample.cpu_us:6.0f} µs/call  "
                     f"client {sample.client_busy:4.0%} of core {sample.client_core:4.0%}  "
                     f"server {sample.server_busy:4.0%} of core {sample.server_core:4.0%}  "
-                    f"others {sample.others_busy:4.0%}  failures {sample.failures}")
+                    f"others {sample.others_busy:4.0%}  failures {sample.failures}"
+                )
     return samples
 
 
 # ---------------------------------------------------------------- report
+
 
 def medians(samples: list[Sample]) -> Sample:
     return Sample(*(statistics.median(getattr(s, f.name) for s in samples) for f in fields(Sample)))
 
 
 def table(targets: list[Target], samples: dict) -> list[str]:
-    lines = ["| target | user / client | invokes/s | CPU µs/call | client core: ours / all "
-             "| server core: server / all | rate bound by | rate ÷ FastHttpUser | rate ÷ boto3 "
-             "| CPU per call: FastHttpUser ÷ this | CPU per call: boto3 ÷ this |",
-             "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
+    lines = [
+        "| target | user / client | invokes/s | CPU µs/call | client core: ours / all "
+        "| server core: server / all | rate bound by | rate ÷ FastHttpUser | rate ÷ boto3 "
+        "| CPU per call: FastHttpUser ÷ this | CPU per call: boto3 ÷ this |",
+        "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+    ]
     for target in targets:
         m = {kind: medians(samples[(target.name, kind)]) for kind in KINDS}
         floor, boto = m["fasthttp"], m["boto3"]
         for kind, (label, _cls) in KINDS.items():
             s = m[kind]
-            lines.append(f"| {target.name} | {label} | {s.rate:,.0f} | {s.cpu_us:,.0f} "
-                         f"| {s.client_busy:.0%} / {s.client_core:.0%} | {s.server_busy:.0%} / {s.server_core:.0%} "
-                         f"| {s.bound_by} | {s.rate / floor.rate:.2f} | {s.rate / boto.rate:.2f} "
-                         f"| {floor.cpu_us / s.cpu_us:.2f} | {boto.cpu_us / s.cpu_us:.2f} |")
+            lines.append(
+                f"| {target.name} | {label} | {s.rate:,.0f} | {s.cpu_us:,.0f} "
+                f"| {s.client_busy:.0%} / {s.client_core:.0%} | {s.server_busy:.0%} / {s.server_core:.0%} "
+                f"| {s.bound_by} | {s.rate / floor.rate:.2f} | {s.rate / boto.rate:.2f} "
+                f"| {floor.cpu_us / s.cpu_us:.2f} | {boto.cpu_us / s.cpu_us:.2f} |"
+            )
     return lines
 
 
@@ -299,30 +357,38 @@ def target_notes(target: Target, m: dict[str, Sample]) -> list[str]:
     out = []
     bound = [KINDS[k][0] for k, s in m.items() if s.bound_by == "server"]
     if bound:
-        out.append(f"- {target.name}: the server was the bottleneck for {'; '.join(bound)} (its core full; the "
-                   "client used a fraction of its own): "
-                   "those rates are the server's ceiling, not the client's. Compare their CPU per call instead; "
-                   "at a capped rate it also carries the client's fixed costs (timers, idle wake-ups).")
+        out.append(
+            f"- {target.name}: the server was the bottleneck for {'; '.join(bound)} (its core full; the "
+            "client used a fraction of its own): "
+            "those rates are the server's ceiling, not the client's. Compare their CPU per call instead; "
+            "at a capped rate it also carries the client's fixed costs (timers, idle wake-ups)."
+        )
     else:
         out.append(f"- {target.name}: the server was not the bottleneck for any row (its core never full).")
     shared = [KINDS[k][0] for k, s in m.items() if s.bound_by == "client core (shared)"]
     if shared:
-        out.append(f"- {target.name}: other processes helped fill the client's core for {'; '.join(shared)}: "
-                   "rates there are below the client's own ceiling.")
+        out.append(
+            f"- {target.name}: other processes helped fill the client's core for {'; '.join(shared)}: "
+            "rates there are below the client's own ceiling."
+        )
     fast, floor, boto = m["fast"], m["fasthttp"], m["boto3"]
-    out.append(f"- goals on {target.name}: fast ÷ FastHttpUser = {fast.rate / floor.rate:.2f} by rate, "
-               f"{floor.cpu_us / fast.cpu_us:.2f} by CPU per call (goal >= 0.6); fast ÷ boto3 = "
-               f"{fast.rate / boto.rate:.2f} by rate, {boto.cpu_us / fast.cpu_us:.2f} by CPU per call (goal >= 4).")
+    out.append(
+        f"- goals on {target.name}: fast ÷ FastHttpUser = {fast.rate / floor.rate:.2f} by rate, "
+        f"{floor.cpu_us / fast.cpu_us:.2f} by CPU per call (goal >= 0.6); fast ÷ boto3 = "
+        f"{fast.rate / boto.rate:.2f} by rate, {boto.cpu_us / fast.cpu_us:.2f} by CPU per call (goal >= 4)."
+    )
     return out
 
 
 def notes(targets: list[Target], samples: dict, cores: Cores, args) -> list[str]:
     every = [s for group in samples.values() for s in group]
-    out = [f"- {args.rounds} rounds x {args.seconds:g} s measured per row (after {args.warmup:g} s of warm-up), "
-           f"{args.users} users, medians; {cores.note}; no-op function at {MEMORY_MB} MB, warm.",
-           f"- other processes on this machine used {statistics.median(s.others_busy for s in every):.2f} of a core "
-           f"(median over windows; max {max(s.others_busy for s in every):.2f}) while measuring; they take from "
-           "the rates more than from CPU per call."]
+    out = [
+        f"- {args.rounds} rounds x {args.seconds:g} s measured per row (after {args.warmup:g} s of warm-up), "
+        f"{args.users} users, medians; {cores.note}; no-op function at {MEMORY_MB} MB, warm.",
+        f"- other processes on this machine used {statistics.median(s.others_busy for s in every):.2f} of a core "
+        f"(median over windows; max {max(s.others_busy for s in every):.2f}) while measuring; they take from "
+        "the rates more than from CPU per call.",
+    ]
     failures = sum(s.failures for s in every)
     if failures:
         out.append(f"- {failures} requests failed over all windows (see stderr).")
@@ -332,6 +398,7 @@ def notes(targets: list[Target], samples: dict, cores: Cores, args) -> list[str]
 
 
 # ---------------------------------------------------------------- main
+
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -359,8 +426,10 @@ def main() -> None:
         warm(emulator.url, qualifier, args.users)
         canned, canned_url = start_canned(captured_answer(emulator.url, qualifier), cores.server, workdir)
         try:
-            targets = [Target("emulator", emulator.url, qualifier, emulator.process.pid),
-                       Target("canned", canned_url, qualifier, canned.pid)]
+            targets = [
+                Target("emulator", emulator.url, qualifier, emulator.process.pid),
+                Target("canned", canned_url, qualifier, canned.pid),
+            ]
             samples = measure(targets, args, cores, workdir)
         finally:
             canned.terminate()

@@ -59,9 +59,16 @@ class PlainPosts(FastHttpUser):
 
 def _settings(client: str) -> LoadSettings:
     run_id = new_run_id()
-    return LoadSettings(function_name=FUNCTION, variants=(QUALIFIER,), endpoint_url=ENDPOINT, region="us-east-1",
-                        payload=PAYLOAD, run_id=run_id,
-                        records_path=Path(tempfile.mkdtemp(prefix="loadgen-")) / "records.sqlite", client=client)
+    return LoadSettings(
+        function_name=FUNCTION,
+        variants=(QUALIFIER,),
+        endpoint_url=ENDPOINT,
+        region="us-east-1",
+        payload=PAYLOAD,
+        run_id=run_id,
+        records_path=Path(tempfile.mkdtemp(prefix="loadgen-")) / "records.sqlite",
+        client=client,
+    )
 
 
 def server_cpu_s(pids: list[int]) -> float:
@@ -98,9 +105,14 @@ def busy_s() -> dict[str, float]:
 
 def snapshot(environment, server_pids: list[int]) -> dict:
     total = environment.stats.total
-    return {"requests": total.num_requests, "failures": total.num_failures, "wall_s": time.perf_counter(),
-            "cpu_s": time.process_time(), "server_cpu_s": server_cpu_s(server_pids),
-            **{f"busy_s:{name}": seconds for name, seconds in busy_s().items()}}
+    return {
+        "requests": total.num_requests,
+        "failures": total.num_failures,
+        "wall_s": time.perf_counter(),
+        "cpu_s": time.process_time(),
+        "server_cpu_s": server_cpu_s(server_pids),
+        **{f"busy_s:{name}": seconds for name, seconds in busy_s().items()},
+    }
 
 
 def measure(environment) -> None:

@@ -18,17 +18,18 @@ ours is at most 0.1 %. (Ingest speed is tests/perf/collector.py's business.)
 
 from __future__ import annotations
 
-import locust  # noqa: F401  (first, as everywhere: gevent patches before anything else loads)
-
 import argparse
 import sys
 from pathlib import Path
 
+import locust  # noqa: F401  (first, as everywhere: gevent patches before anything else loads)
 import numpy as np
 from locust.stats import RequestStats, StatsEntry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from bench.analysis import Sample  # noqa: E402
+from bench.collect import Metric  # noqa: E402
 from bench.collect import histograms as hdr  # noqa: E402
 
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
@@ -47,10 +48,12 @@ def nearest_rank(sorted_values: np.ndarray, percentile: float) -> float:
 
 
 def ours(values: np.ndarray) -> tuple[dict[float, float], int]:
-    histogram = hdr.new_histogram()
-    hdr.record_us(histogram, hdr.ms_to_us(values))
-    answers = {p: us / 1000.0 for p, us in hdr.percentiles_us(histogram, PERCENTILES).items()}
-    return answers, len(hdr.encode(histogram))
+    # The collector's aggregate and analysis's one percentile rule: what every report shows.
+    metric = Metric()
+    metric.record(hdr.ms_to_us(values))
+    sample = Sample.from_metric(metric)
+    answers = {p: sample.percentile(p) for p in PERCENTILES}
+    return answers, len(hdr.encode(metric.histogram))
 
 
 def locusts(values: np.ndarray) -> tuple[dict[float, float], int]:
@@ -69,25 +72,32 @@ def main() -> None:
 
     values = samples_ms(args.samples, args.seed)
     ordered = np.sort(values)
-    exact = dict(zip(PERCENTILES, np.percentile(values, PERCENTILES).tolist()))
+    exact = dict(zip(PERCENTILES, np.percentile(values, PERCENTILES).tolist(), strict=True))
     ranked = {p: nearest_rank(ordered, p) for p in PERCENTILES}
     hdr_answers, hdr_bytes = ours(values)
     locust_answers, locust_keys = locusts(values)
 
-    print(f"{args.samples:,} samples, seed {args.seed}: lognormal 40 ms (96.9 %) + cold 450 ms (3 %) "
-          f"+ stragglers 3 s (0.1 %); max {values.max():.1f} ms")
-    print(f"{'pct':>6} {'exact (numpy)':>14} {'nearest rank':>13} {'ours (HDR)':>11} {'err':>8} "
-          f"{'Locust':>9} {'err':>8}")
+    print(
+        f"{args.samples:,} samples, seed {args.seed}: lognormal 40 ms (96.9 %) + cold 450 ms (3 %) "
+        f"+ stragglers 3 s (0.1 %); max {values.max():.1f} ms"
+    )
+    print(
+        f"{'pct':>6} {'exact (numpy)':>14} {'nearest rank':>13} {'ours (HDR)':>11} {'err':>8} {'Locust':>9} {'err':>8}"
+    )
     errors: dict[str, list[float]] = {"ours": [], "locust": []}
     for p in PERCENTILES:
         ours_err = abs(hdr_answers[p] - exact[p]) / exact[p]
         locust_err = abs(locust_answers[p] - exact[p]) / exact[p]
         errors["ours"].append(ours_err)
         errors["locust"].append(locust_err)
-        print(f"{p:>6g} {exact[p]:>14.3f} {ranked[p]:>13.3f} {hdr_answers[p]:>11.3f} {ours_err:>8.4%} "
-              f"{locust_answers[p]:>9.0f} {locust_err:>8.3%}")
-    print(f"max relative error: ours {max(errors['ours']):.4%} (goal <= 0.1 %), "
-          f"Locust {max(errors['locust']):.3%} (ratio {max(errors['locust']) / max(errors['ours']):.0f}x)")
+        print(
+            f"{p:>6g} {exact[p]:>14.3f} {ranked[p]:>13.3f} {hdr_answers[p]:>11.3f} {ours_err:>8.4%} "
+            f"{locust_answers[p]:>9.0f} {locust_err:>8.3%}"
+        )
+    print(
+        f"max relative error: ours {max(errors['ours']):.4%} (goal <= 0.1 %), "
+        f"Locust {max(errors['locust']):.3%} (ratio {max(errors['locust']) / max(errors['ours']):.0f}x)"
+    )
     print(f"kept: ours {hdr_bytes} bytes encoded (base64), Locust {locust_keys} response-time keys")
 
 

@@ -19,8 +19,15 @@ def handler(event, context):
     if mode == "plain":
         return {"hello": "world"}
     if mode == "binary":
-        return {"statusCode": 200, "headers": {"Content-Type": "application/octet-stream"},
-                "body": base64.b64encode(bytes(range(256))).decode(), "isBase64Encoded": True}
-    return {"statusCode": 200, "headers": {"Content-Type": "application/json"},
-            "multiValueHeaders": {"X-Multi": ["a", "b"]},
-            "body": json.dumps({"event": event, "request_id": context.aws_request_id})}
+        return {
+            "statusCode": 200,
+            "headers": {"Content-Type": "application/octet-stream"},
+            "body": base64.b64encode(bytes(range(256))).decode(),
+            "isBase64Encoded": True,
+        }
+    return {
+        "statusCode": 200,
+        "headers": {"Content-Type": "application/json"},
+        "multiValueHeaders": {"X-Multi": ["a", "b"]},
+        "body": json.dumps({"event": event, "request_id": context.aws_request_id}),
+    }

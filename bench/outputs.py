@@ -1,0 +1,107 @@
+"""A run's outputs, made one way whatever the door: records -> aggregates -> figures -> files.
+
+``lambench run``, a plain ``locust -f`` run (single process or master) and ``lambench report
+RUN_DIR`` all end here, after the API Gateway log join (bench/collect/correlate.py) when there
+was one:
+
+    records.sqlite --stats_of_store--> RunStats --summarize--> RunSummary
+        --> results.json, summary.json, report.html (and Markdown on request)
+
+or, on a Locust master whose workers' records are on other machines, from the merged
+aggregates the workers reported. run.json holds the run's facts from its start, so a run that
+was interrupted or killed can be reported again with ``lambench report``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .analysis import RunSummary, summarize
+from .collect import RECORDS_NAME, RunStats, merge_records, stats_of_store, worker_stores
+from .errors import UserError
+from .report import render_html, render_markdown, write_json_atomically, write_results_json, write_summary_json
+
+RUN_INFO_NAME = "run.json"
+RESULTS_NAME = "results.json"
+REPORT_NAME = "report.html"
+DEFAULT_ARCHITECTURE = "x86_64"
+
+
+@dataclass(frozen=True)
+class Outputs:
+    run_dir: Path
+    report_html: Path
+    results_json: Path
+    summary_json: Path
+    records_sqlite: Path | None
+    summary: RunSummary
+
+
+def write_run_info(run_dir: Path, info: Mapping[str, Any]) -> Path:
+    """Keep the run's facts beside its records (atomically), from the moment it starts."""
+    return write_json_atomically(info, Path(run_dir) / RUN_INFO_NAME)
+
+
+def read_run_info(run_dir: Path) -> dict[str, Any]:
+    """The facts of a run folder: run.json, else the "run" of an earlier results.json, else none."""
+    for name, key in ((RUN_INFO_NAME, None), (RESULTS_NAME, "run")):
+        path = Path(run_dir) / name
+        if not path.is_file():
+            continue
+        try:
+            found = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as err:
+            raise UserError(f"{path}: not valid JSON ({err})") from None
+        if key is not None and isinstance(found, dict):
+            found = found.get(key)
+        if isinstance(found, dict):
+            return found
+    return {"run_id": Path(run_dir).name}
+
+
+def outputs_from_stats(
+    run_dir: Path,
+    stats: RunStats,
+    info: Mapping[str, Any],
+    *,
+    records: Path | None = None,
+    collection: Mapping[str, Any] | None = None,
+    markdown: Path | None = None,
+) -> Outputs:
+    """Summarise ``stats`` and write results.json, summary.json and report.html into ``run_dir``."""
+    run_dir = Path(run_dir)
+    facts = {"architecture": DEFAULT_ARCHITECTURE, **info, "records": stats.records}
+    summary = summarize(
+        stats, architecture=facts["architecture"], memory_by_variant=facts.get("memory_by_variant") or {}
+    )
+    results = write_results_json(summary, facts, run_dir / RESULTS_NAME)
+    summary_json = write_summary_json(stats, summary, str(facts.get("run_id", run_dir.name)), run_dir, collection)
+    html = render_html(summary, facts, run_dir / REPORT_NAME)
+    if markdown is not None:
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        markdown.write_text(render_markdown(summary), encoding="utf-8")
+    return Outputs(run_dir, html, results, summary_json, records, summary)
+
+
+def outputs_from_store(
+    run_dir: Path,
+    info: Mapping[str, Any] | None = None,
+    *,
+    collection: Mapping[str, Any] | None = None,
+    markdown: Path | None = None,
+) -> Outputs:
+    """The outputs of a run folder's records.sqlite (merged first from worker stores, if any)."""
+    run_dir = Path(run_dir)
+    if worker_stores(run_dir):
+        merge_records(run_dir)
+    records = run_dir / RECORDS_NAME
+    if not records.is_file():
+        raise UserError(f"{run_dir}: no {RECORDS_NAME} (and no records-*.sqlite of workers) to report on")
+    facts = dict(info if info is not None else read_run_info(run_dir))
+    return outputs_from_stats(
+        run_dir, stats_of_store(records), facts, records=records, collection=collection, markdown=markdown
+    )
