@@ -29,17 +29,17 @@ dir = "{reports}"
 """
 
 
+def lambench_run(folder: Path, config_text: str) -> subprocess.CompletedProcess:
+    """`lambench run -c bench.toml` in ``folder``, as a user runs it (a wide terminal for the table)."""
+    config = folder / "bench.toml"
+    config.write_text(config_text)
+    command = [sys.executable, "-m", "bench", "run", "-c", str(config)]
+    env = {**os.environ, "COLUMNS": "160"}
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=folder, env=env)
+
+
 def test_run_writes_report_results_and_records_for_four_variants(tmp_path):
-    config = tmp_path / "bench.toml"
-    config.write_text(CONFIG.format(source=REPO / "targets" / "cpu_bound", reports=tmp_path / "reports"))
-    result = subprocess.run(
-        [sys.executable, "-m", "bench", "run", "-c", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-        env={**os.environ, "COLUMNS": "160"},
-    )
+    result = lambench_run(tmp_path, CONFIG.format(source=REPO / "targets" / "cpu_bound", reports=tmp_path / "reports"))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("report: ")
@@ -157,17 +157,8 @@ class VariantCells(HTMLParser):
 def test_results_summary_and_report_agree_on_every_shared_figure(tmp_path):
     from bench.report.formatting import fmt_int, fmt_ms, fmt_usd
 
-    config = tmp_path / "bench.toml"
-    config.write_text(
-        AGREEMENT_CONFIG.format(source=REPO / "tests" / "functions" / "apigw_echo", reports=tmp_path / "reports")
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "bench", "run", "-c", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-    )
+    source = REPO / "tests" / "functions" / "apigw_echo"
+    result = lambench_run(tmp_path, AGREEMENT_CONFIG.format(source=source, reports=tmp_path / "reports"))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     (run_dir,) = (tmp_path / "reports").iterdir()
     results = json.loads((run_dir / "results.json").read_text())
