@@ -15,6 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .decide.settings import (
+    DAYS_PER_MONTH,
+    SECONDS_PER_DAY,
+    SLO_PERCENTILES,
+    STRATEGIES,
+    DecisionSettings,
+    TrafficSettings,
+)
 from .errors import UserError
 from .targets import FunctionSpec, architecture_problem, memory_sizes_problem, name_problem, timeout_problem
 
@@ -52,6 +60,9 @@ class LoadConfig:
     paths: tuple[str, ...] = ("direct",)  # direct Invoke and/or API Gateway (HTTP API, REST API)
     route: str = "/"  # the path after /<stage> for API Gateway calls, query string included
     client: str = "fast"  # what sends direct invokes: fast (SigV4 over geventhttpclient) or boto3
+    # Open loop: invocations started per second in all (Poisson arrivals), whatever the answers;
+    # None: closed loop, each user invokes again as soon as it has its answer.
+    rps: float | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,8 @@ class BenchConfig:
     memory_mb: tuple[int, ...]
     load: LoadConfig
     reports_dir: Path
+    traffic: TrafficSettings = field(default_factory=TrafficSettings)
+    decision: DecisionSettings = field(default_factory=DecisionSettings)
 
     @property
     def payload_bytes(self) -> bytes:
@@ -163,23 +176,31 @@ def _show(value: Any) -> str:
     )
 
 
-def load_config(path: Path) -> BenchConfig:
-    where = path.name if path.parent.resolve() == Path.cwd().resolve() else str(path)
+def _where(path: Path) -> str:
+    return path.name if path.parent.resolve() == Path.cwd().resolve() else str(path)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        raw = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except FileNotFoundError:
-        raise UserError(f"{where}: no such file (write one, or pass -c/--config FILE)") from None
+        raise UserError(f"{_where(path)}: no such file (write one, or pass -c/--config FILE)") from None
     except tomllib.TOMLDecodeError as err:
-        raise UserError(f"{where}: not valid TOML: {err}") from None
-    return parse_config(raw, path, where)
+        raise UserError(f"{_where(path)}: not valid TOML: {err}") from None
+
+
+def load_config(path: Path) -> BenchConfig:
+    return parse_config(_read_toml(path), path, _where(path))
+
+
+TABLES = ("decision", "function", "load", "report", "target", "traffic", "variants")
 
 
 def parse_config(raw: dict, path: Path, where: str) -> BenchConfig:
     top = _Section(where, "", raw)
-    for key in raw:
-        if key not in {"target", "function", "variants", "load", "report"}:
-            raise UserError(f"{where}: {key}: unknown table; known: function, load, report, target, variants")
+    _known_tables(raw, where)
     base = path.parent
+    traffic, decision = _decision_tables(top, base)
     return BenchConfig(
         path=path,
         target=_target(_Section(where, "target", top.get("target", dict, {}))),
@@ -187,7 +208,84 @@ def parse_config(raw: dict, path: Path, where: str) -> BenchConfig:
         memory_mb=_variants(_Section(where, "variants", top.get("variants", dict))),
         load=_load(_Section(where, "load", top.get("load", dict, {}))),
         reports_dir=base / _Section(where, "report", top.get("report", dict, {})).get("dir", str, "reports"),
+        traffic=traffic,
+        decision=decision,
     )
+
+
+def load_decision_config(path: Path) -> tuple[TrafficSettings, DecisionSettings]:
+    """[traffic] and [decision] of a file that may hold only those (or a whole bench.toml)."""
+    raw = _read_toml(path)
+    where = _where(path)
+    _known_tables(raw, where)
+    return _decision_tables(_Section(where, "", raw), path.parent)
+
+
+def _known_tables(raw: dict, where: str) -> None:
+    for key in raw:
+        if key not in TABLES:
+            raise UserError(f"{where}: {key}: unknown table; known: {', '.join(TABLES)}")
+
+
+def _decision_tables(top: _Section, base: Path) -> tuple[TrafficSettings, DecisionSettings]:
+    where = top.where
+    return (
+        _traffic(_Section(where, "traffic", top.get("traffic", dict, {})), base),
+        _decision(_Section(where, "decision", top.get("decision", dict, {}))),
+    )
+
+
+def _traffic(s: _Section, base: Path) -> TrafficSettings:
+    s.unknown({"requests_per_month", "mean_rps", "peak_rps", "peak_hours_per_day", "path", "bursts_per_day",
+               "burst_rps", "burst_s", "trace"})  # fmt: skip
+    given = [key for key in ("requests_per_month", "mean_rps", "trace") if key in s.data]
+    if len(given) > 1:
+        raise s.error(s.name(given[1]), s.data[given[1]], f"give one of requests_per_month, mean_rps, trace, "
+                      f"not both {given[0]} and {given[1]}")  # fmt: skip
+    trace = None
+    if "trace" in s.data:
+        trace = base / s.get("trace", str)
+        if not trace.is_file():
+            raise s.error(s.name("trace"), s.data["trace"], f"must be a CSV file of per-minute counts (no file at "
+                          f"{trace})")  # fmt: skip
+    kwargs: dict[str, Any] = {}
+    if "mean_rps" in s.data:
+        kwargs["requests_per_month"] = s.get("mean_rps", (int, float)) * SECONDS_PER_DAY * DAYS_PER_MONTH
+    elif "requests_per_month" in s.data:
+        kwargs["requests_per_month"] = float(s.get("requests_per_month", (int, float)))
+    for key in ("peak_rps", "peak_hours_per_day", "burst_rps", "burst_s"):
+        if key in s.data:
+            kwargs[key] = float(s.get(key, (int, float)))
+    if "bursts_per_day" in s.data:
+        kwargs["bursts_per_day"] = s.get("bursts_per_day", int)
+    if "path" in s.data:
+        kwargs["path"] = s.choice("path", LOAD_PATHS)
+    return _settled(s, TrafficSettings(trace=trace, **kwargs), {"requests_per_month": "mean_rps"})
+
+
+def _decision(s: _Section) -> DecisionSettings:
+    s.unknown({"strategy", "balanced_weight", "slo_percentile", "slo_ms", "cold_start_budget", "max_error_rate",
+               "idle_timeout_s"})  # fmt: skip
+    slo_ms = s.get("slo_ms", (int, float), None)
+    kwargs: dict[str, Any] = {
+        "strategy": s.choice("strategy", STRATEGIES, "slo" if slo_ms is not None else "cost"),
+        "slo_ms": None if slo_ms is None else float(slo_ms),
+        "slo_percentile": s.get("slo_percentile", int, 95, "must be one of " + ", ".join(map(str, SLO_PERCENTILES))),
+    }
+    for key in ("balanced_weight", "cold_start_budget", "max_error_rate", "idle_timeout_s"):
+        if key in s.data:
+            kwargs[key] = float(s.get(key, (int, float)))
+    return _settled(s, DecisionSettings(**kwargs), {})
+
+
+def _settled(s: _Section, settings: Any, aliases: dict[str, str]) -> Any:
+    """The settings if their own rules hold (bench/decide/settings.py); else the first problem, named."""
+    for name, value, allowed in settings.problems():
+        key = name if name in s.data else aliases.get(name, name)
+        if key not in s.data and value is None:
+            raise UserError(f"{s.where}: {s.name(key)} is missing: {allowed}")
+        raise s.error(s.name(key), s.data.get(key, value), allowed)
+    return settings
 
 
 def _target(s: _Section) -> TargetConfig:
@@ -234,7 +332,7 @@ def _variants(s: _Section) -> tuple[int, ...]:
 
 
 def _load(s: _Section) -> LoadConfig:
-    s.unknown({"users", "spawn_rate", "run_time_s", "payload", "paths", "route", "client"})
+    s.unknown({"users", "spawn_rate", "run_time_s", "payload", "paths", "route", "client", "rps"})
     paths = s.get("paths", list, ["direct"], "a list of " + ", ".join(LOAD_PATHS))
     for i, path in enumerate(paths):
         if path not in LOAD_PATHS:
@@ -255,4 +353,5 @@ def _load(s: _Section) -> LoadConfig:
         paths=tuple(paths),
         route=route,
         client=s.choice("client", ("fast", "boto3"), "fast"),
+        rps=None if "rps" not in s.data else float(s.number("rps", 0.01, 100_000, None)),
     )
