@@ -395,3 +395,19 @@ def test_cheapest_check_says_not_enough_data_for_three_calls_each():
 
 def test_no_cheapest_check_with_one_variant():
     assert summarize(billed_variant(512, 60), architecture="x86_64").cheapest_check is None
+
+
+def test_latency_cdfs_are_the_percentile_rule_at_fixed_levels_warm_and_cold_apart():
+    from bench.analysis.cdf import LEVELS
+
+    records = [rec(client_ms=float(i), cold=False) for i in range(1, 201)] + [
+        rec(client_ms=500.0 + i, cold=True, init_ms=100.0) for i in range(10)
+    ]
+    summary = summarize(records, architecture="x86_64")
+    curves = {c.cold: c for c in summary.cdfs}
+    assert set(curves) == {"warm", "cold"} and (curves["warm"].n, curves["cold"].n) == (200, 10)
+    warm = dict((level, ms) for ms, level in curves["warm"].points)
+    assert [level for _, level in curves["warm"].points] == list(LEVELS)
+    assert warm[50.0] == hdr_value(nearest_rank(range(1, 201), 50)) == hdr_value(100.0)
+    assert warm[100.0] == hdr_value(200.0)
+    assert RunSummary.from_dict(json.loads(json.dumps(summary.as_dict()))).cdfs == summary.cdfs

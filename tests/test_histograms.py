@@ -410,3 +410,15 @@ def test_timeline_memory_follows_seconds_not_invocations():
     # A run twice as long in seconds costs at most one more chunk per series, whatever its calls.
     timeline.add(T0 + CHUNK_S * NS + np.arange(1000) * 1_000_000, np.full(1000, 5.0))
     assert footprint(timeline) <= after_one + 4 * CHUNK_S * 8
+
+
+def test_cold_starts_are_counted_by_the_second_they_started():
+    throttled = {"cold": None, "status": "throttled", "duration_ms": None, "billed_ms": None}
+    records = [
+        record(0, cold=True, init_ms=100.0, t_start_ns=T0 + 200_000_000),
+        record(1, t_start_ns=T0 + 300_000_000),
+        record(2, cold=True, init_ms=90.0, t_start_ns=T0 + 2 * NS),
+        record(3, t_start_ns=T0 + 2 * NS, **throttled),
+    ]
+    (concurrency,) = summarize(build_stats(records), architecture="x86_64").concurrency
+    assert concurrency.starts == (2, 0, 2) and concurrency.cold_starts == (1, 0, 1)

@@ -5,6 +5,7 @@ Locust tab); the statistics take Samples (bench/analysis/sample.py), histograms 
 moments, so they cost the same for ten invocations and for ten million.
 """
 
+from bench.analysis.cdf import LatencyCdf
 from bench.analysis.compare import Comparison, compare_samples
 from bench.analysis.cost import (
     billed_duration_ms,
@@ -40,6 +41,7 @@ __all__ = [
     "Concurrency",
     "Figure",
     "Interval",
+    "LatencyCdf",
     "InvocationProfile",
     "LineItem",
     "MonthlyCost",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from types import MappingProxyType
 from typing import Any
 
+from bench.analysis.cdf import LatencyCdf
 from bench.analysis.sample import as_sample
 from bench.analysis.separation import CheapestCheck
 from bench.analysis.stats import CONFIDENCE, PERCENTILE_METHOD, Interval, Values, quantile_ci
@@ -176,8 +177,9 @@ class VariantSummary:
 class Concurrency:
     """Concurrency of one variant over one path, per whole second from ``origin_s`` (Unix s).
 
-    ``starts``: invocations started in the second (the offered rate); ``in_flight``: in flight
-    at the second's first instant; ``mean``: in flight on average over the second (busy time).
+    ``starts``: invocations started in the second (the offered rate); ``cold_starts``: those of
+    them that started cold; ``in_flight``: in flight at the second's first instant; ``mean``: in
+    flight on average over the second (busy time).
     The peak within a second is not known (bench/collect/timeline.py says why); ``error`` is
     set, and the series empty, when the records' times cannot be one run.
     """
@@ -189,6 +191,7 @@ class Concurrency:
     in_flight: tuple[int, ...]
     mean: tuple[float, ...]
     error: str | None = None
+    cold_starts: tuple[int, ...] = ()
 
     @property
     def max_in_flight(self) -> int:
@@ -206,6 +209,7 @@ class Concurrency:
             "max_in_flight": self.max_in_flight,
             "max_mean": self.max_mean,
             "starts": list(self.starts),
+            "cold_starts": list(self.cold_starts),
             "in_flight": list(self.in_flight),
             "mean": list(self.mean),
             "error": self.error,
@@ -221,6 +225,7 @@ class Concurrency:
             tuple(data["in_flight"]),
             tuple(data["mean"]),
             data.get("error"),
+            tuple(data.get("cold_starts") or ()),
         )
 
 
@@ -236,6 +241,7 @@ class RunSummary:
     confidence: float = CONFIDENCE
     cheapest_check: CheapestCheck | None = None
     concurrency: tuple[Concurrency, ...] = ()
+    cdfs: tuple[LatencyCdf, ...] = ()  # client latency curves, warm and cold apart
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -246,6 +252,7 @@ class RunSummary:
             "cheapest": self.cheapest,
             "cheapest_check": _plain(self.cheapest_check),
             "concurrency": [c.as_dict() for c in self.concurrency],
+            "cdfs": [c.as_dict() for c in self.cdfs],
         }
 
     @classmethod
@@ -258,4 +265,5 @@ class RunSummary:
             confidence=data.get("confidence", CONFIDENCE),
             cheapest_check=CheapestCheck.from_dict(data.get("cheapest_check")),
             concurrency=tuple(Concurrency.from_dict(c) for c in data.get("concurrency") or ()),
+            cdfs=tuple(LatencyCdf.from_dict(c) for c in data.get("cdfs") or ()),
         )

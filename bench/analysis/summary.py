@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from bench.analysis.cdf import latency_cdfs
 from bench.analysis.cost import PROVISIONED, arch_prices, cost_per_million
 from bench.analysis.model import Concurrency, Figure, Percentiles, RunSummary, VariantSummary
 from bench.analysis.ranking import cheapest_check, rank_by_cost
@@ -164,6 +165,7 @@ def _concurrency(stats: RunStats) -> tuple[Concurrency, ...]:
                 tuple(series["starts"]),
                 tuple(series["in_flight"]),
                 tuple(series["mean"]),
+                cold_starts=tuple(series["cold_starts"]),
             )
         )
     return tuple(out)
@@ -204,6 +206,7 @@ def summarize(
         ranked[0] if ranked else None,
         cheapest_check=check,
         concurrency=_concurrency(stats),
+        cdfs=latency_cdfs(stats),
     )
 
 

@@ -101,8 +101,8 @@ def fold_rows(stats: RunStats, rows: Sequence[Row], layout: Layout = RECORD_ROWS
     for name in MEASURED:
         _fold_metric(name, _float_column(rows, columns[name]), members, key_stats)
     start = np.fromiter(map(columns["t_start_ns"], rows), dtype=np.int64, count=len(rows))
-    for (variant, path, _), rows_of_key in zip(raw_keys, members, strict=True):
-        stats.timeline(variant, path).add(start[rows_of_key], client_ms[rows_of_key])
+    for (variant, path, cold), rows_of_key in zip(raw_keys, members, strict=True):
+        stats.timeline(variant, path).add(start[rows_of_key], client_ms[rows_of_key], cold=bool(cold))
 
 
 def _members(key_code: np.ndarray, keys: int) -> list:

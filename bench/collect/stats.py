@@ -19,7 +19,7 @@ result; nothing here computes a percentile).
 
 Wire format history: 1 - counts and metrics (count, sum, min, max, histogram); 2 - adds each
 key's error types, init types, memory sizes and Max Memory Used, each metric's sum of squares,
-and client latency of ok records only.
+client latency of ok records only, and cold starts per second in the timelines.
 """
 
 from __future__ import annotations

@@ -96,21 +96,25 @@ class SecondSeries:
 
 
 class ConcurrencyTimeline:
-    """Starts, sampled in-flight count and mean concurrency per second for a set of records."""
+    """Starts, cold starts, sampled in-flight count and mean concurrency per second for a set of records."""
 
     def __init__(self) -> None:
         self._starts = SecondSeries()
+        self._cold = SecondSeries()  # invocations that started cold, by the second they started
         self._tick_diff = SecondSeries()  # +1 at the first sampled instant, -1 after the last
         self._full_diff = SecondSeries()  # +1 at the first fully covered second, -1 after the last
         self._partial_ns = SecondSeries()  # busy ns in the seconds an interval only partly covers
 
-    def add(self, start_ns: np.ndarray, client_ms: np.ndarray) -> None:
-        """Add invocations given their wall-clock starts (ns) and client latencies (ms)."""
+    def add(self, start_ns: np.ndarray, client_ms: np.ndarray, cold: bool = False) -> None:
+        """Add invocations given their wall-clock starts (ns) and client latencies (ms); ``cold``:
+        all of them started cold."""
         start = np.asarray(start_ns, dtype=np.int64)
         end = start + np.rint(np.asarray(client_ms, dtype=np.float64) * 1e6).astype(np.int64)
         one = np.ones(start.size, dtype=np.int64)
         first_second, last_second = start // NS, end // NS
         self._starts.add(first_second, one)
+        if cold:
+            self._cold.add(first_second, one)
         # Sampled instants k with start <= k*NS < end: from ceil(start) up to ceil(end) - 1.
         first_tick, after_tick = -(-start // NS), -(-end // NS)
         spans = first_tick < after_tick
@@ -130,11 +134,11 @@ class ConcurrencyTimeline:
         self._full_diff.add(k1[covers], -np.ones(int(covers.sum()), dtype=np.int64))
 
     def merge(self, other: ConcurrencyTimeline) -> None:
-        for name in ("_starts", "_tick_diff", "_full_diff", "_partial_ns"):
+        for name in ("_starts", "_cold", "_tick_diff", "_full_diff", "_partial_ns"):
             getattr(self, name).merge(getattr(other, name))
 
     def series(self) -> dict:
-        """{'origin_s', 'starts', 'in_flight', 'mean'}: one entry per second from origin_s.
+        """{'origin_s', 'starts', 'cold_starts', 'in_flight', 'mean'}: one entry per second from origin_s.
 
         The seconds run from the first start to the last end. Raises ValueError when that
         span is over MAX_SERIES_S (stray timestamps, not one run).
@@ -142,13 +146,14 @@ class ConcurrencyTimeline:
         parts = (self._starts, self._tick_diff, self._full_diff, self._partial_ns)
         bounds = [b for b in (p.bounds() for p in parts) if b is not None]
         if not bounds:
-            return {"origin_s": None, "starts": [], "in_flight": [], "mean": []}
+            return {"origin_s": None, "starts": [], "cold_starts": [], "in_flight": [], "mean": []}
         origin, end = _data_extent(parts, min(b[0] for b in bounds), max(b[1] for b in bounds))
         if end - origin > MAX_SERIES_S:
             raise ValueError(
                 f"records span {end - origin} s (more than {MAX_SERIES_S} s): their start times cannot be one run"
             )
         starts, ticks, full, partial = (p.dense(origin, end) for p in parts)
+        cold = self._cold.dense(origin, end)
         in_flight = np.cumsum(ticks)
         busy_ns = np.cumsum(full) * NS + partial
         # Drop the trailing seconds where nothing starts or runs (an interval's closing -1).
@@ -157,6 +162,7 @@ class ConcurrencyTimeline:
         return {
             "origin_s": origin,
             "starts": starts[:stop].tolist(),
+            "cold_starts": cold[:stop].tolist(),
             "in_flight": in_flight[:stop].tolist(),
             "mean": (busy_ns[:stop] / NS).tolist(),
         }
@@ -164,6 +170,7 @@ class ConcurrencyTimeline:
     def to_wire(self) -> dict:
         return {
             "starts": self._starts.to_wire(),
+            "cold": self._cold.to_wire(),
             "ticks": self._tick_diff.to_wire(),
             "full": self._full_diff.to_wire(),
             "partial_ns": self._partial_ns.to_wire(),
@@ -173,6 +180,7 @@ class ConcurrencyTimeline:
     def from_wire(cls, wire: dict) -> ConcurrencyTimeline:
         timeline = cls()
         timeline._starts = SecondSeries.from_wire(wire["starts"])
+        timeline._cold = SecondSeries.from_wire(wire["cold"])
         timeline._tick_diff = SecondSeries.from_wire(wire["ticks"])
         timeline._full_diff = SecondSeries.from_wire(wire["full"])
         timeline._partial_ns = SecondSeries.from_wire(wire["partial_ns"])

@@ -22,8 +22,10 @@ Format history:
        moments. Percentiles follow one rule, named in "percentile_method" (nearest rank,
        HdrHistogram's, 3 significant digits; version 2 used numpy's linear interpolation).
        Client latency counts ok invocations only (version 2 counted every status).
-       Adds "concurrency": per variant and path, per-second starts, in-flight samples and
-       mean concurrency, with their maxima. Versions 1 and 2 read with no concurrency.
+       Adds "concurrency": per variant and path, per-second starts, cold starts, in-flight
+       samples and mean concurrency, with their maxima; and "cdfs": client-latency curves per
+       variant, path and warm/cold (the percentile at 102 levels). Versions 1 and 2 read with
+       neither.
 A figure with no data is null. A reader of a newer version refuses it rather than guess.
 
 summary.json (beside it; not versioned with it) holds the run's mergeable aggregates: per
