@@ -40,6 +40,8 @@ class InvocationRecord:
     init_type: str | None = None
     # API Gateway's own request id (apigw-requestid / x-amzn-RequestId): the key of the log join
     gateway_request_id: str | None = None
+    # SnapStart: the REPORT line's Billed Restore Duration, billed on top of Billed Duration
+    billed_restore_ms: int | None = None
 
     def __post_init__(self) -> None:
         if self.path not in PATHS:

@@ -142,7 +142,25 @@ def test_record_fields_fit_an_invocation_record() -> None:
         "billed_ms": 147,
         "max_memory_mb": 56,
         "memory_mb": 128,
+        "billed_restore_ms": None,
     }
+
+
+def test_a_snapstart_restore_is_billed_in_full() -> None:
+    """The fixture's SnapStart line bills 500 ms plus a Billed Restore Duration of 75 ms: pricing only
+    the 500 would under-price that cold start by 13%."""
+    from bench.analysis import summarize
+    from bench.records import InvocationRecord
+
+    line = next(line for line, case in _fixture_cases() if case.get("billed_restore_ms"))
+    report = parse_report_line(line)
+    record = InvocationRecord(
+        run_id="r", variant="mem-1024", path="direct", t_start_ns=1, client_ms=480.0, status="ok",
+        **report.record_fields(),
+    )  # fmt: skip
+    assert (record.cold, record.billed_ms, record.billed_restore_ms) == (True, 500, 75)
+    (variant,) = summarize([record], architecture="x86_64").variants
+    assert variant.billed_ms_mean.value == 575 and variant.billed_ms_cold.value == 575
 
 
 TAIL = "\n".join(

@@ -389,3 +389,21 @@ def test_statistics_read_from_the_store_equal_the_collectors(tmp_path: Path) -> 
         for record in records:
             store.add(record)
     assert stats_of_store(path) == build_stats(records)
+
+
+def test_a_store_of_the_first_format_reads_with_later_fields_unrecorded(tmp_path: Path) -> None:
+    from bench.collect import stats_of_store
+    from bench.collect.store import FIRST_FORMAT_FIELDS, _column_definitions
+
+    path = tmp_path / "records.sqlite"
+    old_fields = FIELDS[:FIRST_FORMAT_FIELDS]
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute(f"CREATE TABLE invocations ({', '.join(_column_definitions(old_fields))})")
+        values = [getattr(WARM, name) for name in old_fields]
+        conn.execute(f"INSERT INTO invocations VALUES ({', '.join('?' * len(old_fields))})", values)
+    conn.close()
+    assert read_records(path) == [WARM], "billed_restore_ms reads as None: not recorded"
+    assert stats_of_store(path).records == 1
+    with pytest.raises(ValueError, match="expected"):
+        RecordStore(path)  # appending to it would mix two formats

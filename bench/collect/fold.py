@@ -11,8 +11,9 @@ What each key gets:
   init type and each configured memory size;
 - the largest Max Memory Used;
 - client latency of the ``ok`` records only (a throttle answered in 2 ms is not a fast
-  invocation), duration, billed duration and init duration of every record that has them
-  (an error that ran is billed); and per (variant, path) the concurrency timeline of every record.
+  invocation), duration, billed duration (with SnapStart's Billed Restore Duration added) and
+  init duration of every record that has them (an error that ran is billed); and per (variant,
+  path) the concurrency timeline of every record.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ FOLD_FIELDS = (
     "client_ms",
     *MEASURED,
     "t_start_ns",
+    "billed_restore_ms",
 )
 
 
@@ -99,7 +101,11 @@ def fold_rows(stats: RunStats, rows: Sequence[Row], layout: Layout = RECORD_ROWS
     client_ms = _float_column(rows, columns["client_ms"])
     _fold_metric("client_ms", np.where(ok, client_ms, np.nan), members, key_stats)
     for name in MEASURED:
-        _fold_metric(name, _float_column(rows, columns[name]), members, key_stats)
+        values = _float_column(rows, columns[name])
+        if name == "billed_ms":
+            # A SnapStart restore's Billed Restore Duration is billed too: billed ms is all of it.
+            values = values + np.nan_to_num(_float_column(rows, columns["billed_restore_ms"]))
+        _fold_metric(name, values, members, key_stats)
     start = np.fromiter(map(columns["t_start_ns"], rows), dtype=np.int64, count=len(rows))
     for (variant, path, cold), rows_of_key in zip(raw_keys, members, strict=True):
         stats.timeline(variant, path).add(start[rows_of_key], client_ms[rows_of_key], cold=bool(cold))

@@ -81,6 +81,7 @@ class Report:
             "billed_ms": self.billed_ms,
             "max_memory_mb": self.max_memory_used_mb,
             "memory_mb": self.memory_mb,
+            "billed_restore_ms": self.billed_restore_ms,
         }
 
 

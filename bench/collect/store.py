@@ -40,26 +40,30 @@ def _column_type(annotation: Any) -> tuple[str, bool]:
     return _SQL_TYPES[base], nullable
 
 
-def create_table_sql() -> str:
-    """The CREATE TABLE statement, derived from the record so the two cannot drift."""
+def _column_definitions(fields: Sequence[str]) -> list[str]:
     hints = typing.get_type_hints(InvocationRecord)
     columns = []
-    for name in FIELDS:
+    for name in fields:
         sql_type, nullable = _column_type(hints[name])
         columns.append(f"{name} {sql_type}" + ("" if nullable else " NOT NULL"))
-    return f"CREATE TABLE IF NOT EXISTS {TABLE} ({', '.join(columns)})"
+    return columns
+
+
+def create_table_sql() -> str:
+    """The CREATE TABLE statement, derived from the record so the two cannot drift."""
+    return f"CREATE TABLE IF NOT EXISTS {TABLE} ({', '.join(_column_definitions(FIELDS))})"
 
 
 _INSERT_SQL = f"INSERT INTO {TABLE} ({', '.join(FIELDS)}) VALUES ({', '.join('?' * len(FIELDS))})"
 
 JOIN_TABLE = "gateway_join"
 # The record fields a REPORT line fills in for an API Gateway call (Report.record_fields()).
-JOINED_FIELDS = ("request_id", "cold", "init_ms", "duration_ms", "billed_ms", "max_memory_mb", "memory_mb")
-JOIN_TABLE_SQL = (
-    f"CREATE TABLE IF NOT EXISTS {JOIN_TABLE} (gateway_request_id TEXT PRIMARY KEY, "
-    "request_id TEXT, cold INTEGER, init_ms REAL, duration_ms REAL, billed_ms INTEGER, "
-    "max_memory_mb INTEGER, memory_mb INTEGER)"
-)
+JOINED_FIELDS = (
+    "request_id", "cold", "init_ms", "duration_ms", "billed_ms", "max_memory_mb", "memory_mb", "billed_restore_ms",
+)  # fmt: skip
+# Fields added to the record since the first store format, each appended at the end of FIELDS:
+# a store written before one of them reads it as NULL (not recorded), never refuses the file.
+FIRST_FORMAT_FIELDS = 19
 READ_CHUNK = 50_000
 # Statuses of calls that reached no function: nothing to join them to.
 NEVER_RAN = ("throttled", "client_error", "transport_error")
@@ -146,13 +150,28 @@ class RecordStore:
 
 
 def _select_sql(conn: sqlite3.Connection, fields: Sequence[str] = FIELDS) -> str:
-    """SELECT ``fields`` in order, the joined ones filled from the join table where it has them."""
-    joined = _has_join_table(conn)
-    columns = [f"COALESCE(i.{name}, j.{name})" if joined and name in JOINED_FIELDS else f"i.{name}" for name in fields]
+    """SELECT ``fields`` in order, the joined ones filled from the join table where it has them.
+
+    A field that an older store (or join table) has no column for reads as NULL.
+    """
+    mine = _columns(conn, TABLE)
+    joined = _columns(conn, JOIN_TABLE)
+    columns = []
+    for name in fields:
+        own = f"i.{name}" if name in mine else "NULL"
+        if name in JOINED_FIELDS and name in joined:
+            columns.append(f"COALESCE({own}, j.{name})")
+        else:
+            columns.append(own)
     source = f"{TABLE} AS i"
     if joined:
         source += f" LEFT JOIN {JOIN_TABLE} AS j ON i.gateway_request_id = j.gateway_request_id"
     return f"SELECT {', '.join(columns)} FROM {source} ORDER BY i.rowid"
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    """The columns of a table of the store; empty when there is no such table."""
+    return {row[1] for row in conn.execute(f"PRAGMA main.table_info({table})")}
 
 
 def _has_join_table(conn: sqlite3.Connection) -> bool:
@@ -167,7 +186,11 @@ def _connect_existing(path: str | Path) -> sqlite3.Connection:
     if not path.is_file():
         raise FileNotFoundError(f"no record store at {path}")
     conn = sqlite3.connect(path)
-    check_columns(conn, path)
+    try:
+        check_columns(conn, path, reading=True)
+    except (ValueError, sqlite3.DatabaseError):
+        conn.close()
+        raise
     return conn
 
 
@@ -224,7 +247,8 @@ def write_joined(path: str | Path, joined: Iterable[tuple[str, dict[str, Any]]])
     conn = _open(Path(path))
     try:
         with conn:
-            conn.execute(JOIN_TABLE_SQL)
+            columns = ", ".join(["gateway_request_id TEXT PRIMARY KEY", *_column_definitions(JOINED_FIELDS)])
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {JOIN_TABLE} ({columns})")
             conn.executemany(
                 f"INSERT OR REPLACE INTO {JOIN_TABLE} (gateway_request_id, "
                 f"{', '.join(JOINED_FIELDS)}) VALUES ({', '.join('?' * (1 + len(JOINED_FIELDS)))})",
@@ -274,10 +298,14 @@ def _add_plain_adapters() -> None:
         sqlite3.register_adapter(bool, int)
 
 
-def check_columns(conn: sqlite3.Connection, path: str | Path, schema: str = "main") -> None:
-    """Refuse a store (``schema``: main, or an attached one) whose table was made for another record."""
+def check_columns(conn: sqlite3.Connection, path: str | Path, schema: str = "main", reading: bool = False) -> None:
+    """Refuse a store (``schema``: main, or an attached one) whose table was made for another record.
+
+    ``reading``: a store of an earlier format (its columns the first ones of FIELDS) is accepted.
+    """
     found = tuple(row[1] for row in conn.execute(f"PRAGMA {schema}.table_info({TABLE})"))
-    if found != FIELDS:
+    earlier = reading and FIRST_FORMAT_FIELDS <= len(found) < len(FIELDS) and found == FIELDS[: len(found)]
+    if found != FIELDS and not earlier:
         raise ValueError(f"{path}: table {TABLE} has columns {found}, expected {FIELDS}")
 
 
