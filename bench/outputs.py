@@ -15,6 +15,7 @@ was interrupted or killed can be reported again with ``lambench report``.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +103,9 @@ def outputs_from_store(
     if not records.is_file():
         raise UserError(f"{run_dir}: no {RECORDS_NAME} (and no records-*.sqlite of workers) to report on")
     facts = dict(info if info is not None else read_run_info(run_dir))
-    return outputs_from_stats(
-        run_dir, stats_of_store(records), facts, records=records, collection=collection, markdown=markdown
-    )
+    try:
+        stats = stats_of_store(records)
+    except (sqlite3.DatabaseError, ValueError) as err:
+        # A corrupt file, another program's SQLite, or a store of another record: one line, exit 2.
+        raise UserError(f"{records}: not a lambench record store ({err})") from None
+    return outputs_from_stats(run_dir, stats, facts, records=records, collection=collection, markdown=markdown)

@@ -59,3 +59,21 @@ def test_report_of_a_folder_without_records_is_one_line_and_exit_2(tmp_path: Pat
         result = lambench("report", str(folder))
         assert result.returncode == 2
         assert result.stderr.count("\n") == 1 and result.stderr.startswith("lambench: error: "), result.stderr
+
+
+def test_report_of_a_corrupt_or_foreign_store_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    import sqlite3
+
+    corrupt, foreign, empty = (tmp_path / name for name in ("corrupt", "foreign", "empty"))
+    for folder in (corrupt, foreign, empty):
+        folder.mkdir()
+    (corrupt / "records.sqlite").write_bytes(b"SQLite format 3\x00" + b"\xff" * 200)
+    conn = sqlite3.connect(foreign / "records.sqlite")
+    conn.execute("CREATE TABLE invocations (id INTEGER, name TEXT)")
+    conn.commit()
+    conn.close()
+    sqlite3.connect(empty / "records.sqlite").close()  # a zero-byte file: no table at all
+    for folder in (corrupt, foreign, empty):
+        result = lambench("report", str(folder))
+        assert result.returncode == 2, (folder.name, result.stderr)
+        assert result.stderr.count("\n") == 1 and "not a lambench record store" in result.stderr, result.stderr
