@@ -7,6 +7,13 @@
 Options (each also from its LAMBENCH_* environment variable): --lambda-function,
 --lambda-variants, --lambda-endpoint, --lambda-payload, --lambench-reports. Every invoke is
 also written to <reports>/<run-id>/records.sqlite.
+
+Open loop: ``--lambda-rps 20`` replays 20 invocations a second in total, Poisson arrivals, whatever
+the latency (``--lambda-seed`` to replay the same arrivals). The users that carry them are sized
+from the function's timeout, with -u as the floor; arrivals that found every user busy are
+counted as late and reported at the end (bench/load/openloop.py).
+
+    locust -f locustfiles/direct.py --headless -t 60s --lambda-rps 20 --lambda-endpoint http://127.0.0.1:9001
 """
 
 import sys

@@ -3,7 +3,8 @@
     locust -f locustfiles/mixed.py --headless -u 6 -t 30s --lambda-endpoint http://127.0.0.1:9001
 
 Users are split evenly between direct Invoke, HTTP API and REST API (Locust's weights), so
-the report can set each path's latency beside the others at every memory size.
+the report can set each path's latency beside the others at every memory size. With
+``--lambda-rps`` the load is open loop, and all three paths carry the one Poisson stream.
 """
 
 import sys

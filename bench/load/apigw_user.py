@@ -26,11 +26,12 @@ from __future__ import annotations
 import json
 import time
 
-from locust import constant, task
+from locust import task
 from locust.contrib.fasthttp import FastHttpUser
 
 from ..errors import UserError
 from ..records import CONTEXT_KEY, InvocationRecord
+from .openloop import arrival_wait, begin_arrival, wait_for_first_arrival
 from .settings import LoadSettings, variant_rotation
 
 REQUEST_ID_HEADERS = {"http": "apigw-requestid", "rest": "x-amzn-RequestId"}
@@ -117,7 +118,8 @@ class ApiGatewayUser(FastHttpUser):
 
     abstract = True
     kind = "http"
-    wait_time = constant(0)
+    # Back to back in closed loop; at the process's Poisson arrivals in open loop (settings.rps).
+    wait_time = arrival_wait
 
     def __init__(self, environment) -> None:
         settings: LoadSettings = environment.lambench
@@ -129,8 +131,13 @@ class ApiGatewayUser(FastHttpUser):
         self.payload = settings.payload if settings.payload not in (b"", b"{}") else None
         self._variants = variant_rotation(settings.variants)
 
+    def on_start(self) -> None:
+        wait_for_first_arrival(self)
+
     @task
     def call_next_variant(self) -> None:
+        if not begin_arrival(self):
+            return  # the test is stopping: this arrival is not started
         variant = next(self._variants)
         t_start_ns = time.time_ns()
         payload = self.payload

@@ -4,18 +4,23 @@ This is Locust's documented library use (Environment, local runner, start, quit)
 collector is attached to the same Environment's events, so nothing measured is lost when the
 run ends early (Ctrl-C): whatever was recorded is flushed on the way out. The run's figures are
 made afterwards, from the store (bench/outputs.py), once the API Gateway join is done.
+
+With ``settings.rps`` the load is open loop (bench/load/openloop.py): ``users`` becomes the floor
+of the users the rate needs, and the result carries the open-loop facts (late and missed arrivals).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import gevent
 from locust.env import Environment
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .apigw_user import ApiGatewayUser
+from .openloop import OPEN_LOOP_ATTR, OpenLoop, describe, plan_users
 from .plugin import collector_for
 from .settings import LoadSettings
 from .users import LambdaUser
@@ -48,6 +53,8 @@ class LoadResult:
     failures: int
     seconds: float
     interrupted: bool
+    # Open loop only: rps, seed, users and the rule that chose them, arrivals, late, missed, ...
+    open_loop: dict[str, Any] | None = None
 
 
 def run_load(
@@ -59,10 +66,22 @@ def run_load(
     console=None,
     paths: tuple[str, ...] = ("direct",),
 ) -> LoadResult:
+    """Run the users for ``run_time_s``, then let each finish its invoke (up to ``stop_timeout_s``).
+
+    In open loop, ``stop_timeout_s`` is also the bound on an invoke's latency that sizes the users
+    (lambench run passes the function's timeout plus 5 s)."""
     # stop_timeout lets each user finish the invoke it is in: an invoke the target ran is billed,
     # so it must be recorded, not cut off when the clock runs out.
     env = Environment(user_classes=[USERS_BY_PATH[p] for p in paths], stop_timeout=stop_timeout_s)
     env.lambench = settings  # type: ignore[attr-defined]  # our settings ride on Locust's Environment
+    open_loop = None
+    if settings.rps is not None:
+        # Attached before the runner starts: the stream begins with the test.
+        open_loop = OpenLoop(env).attach()
+        open_loop.plan = plan_users(settings.rps, stop_timeout_s, floor=users)
+        users, spawn_rate = open_loop.plan.users, open_loop.plan.spawn_rate(spawn_rate)
+        if console is not None:
+            console.print(f"[bold]open loop[/] {settings.rps:g}/s, Poisson: {open_loop.plan.rule}")
     collector = collector_for(settings, env.events)
     runner = env.create_local_runner()
     started = time.monotonic()
@@ -76,8 +95,11 @@ def run_load(
         runner.quit()
         collector.close()
     total = env.stats.total
+    facts = open_loop.facts() if open_loop is not None else None
+    if facts is not None and console is not None:
+        console.print(f"[bold]open loop[/] {describe(facts)}")
     return LoadResult(
-        collector.store.count, total.num_requests, total.num_failures, time.monotonic() - started, interrupted
+        collector.store.count, total.num_requests, total.num_failures, time.monotonic() - started, interrupted, facts
     )
 
 
@@ -91,6 +113,9 @@ def _wait_with_progress(env, run_time_s: float, started: float, console) -> None
                 f"{total.num_requests} invokes, {total.num_failures} failed, "
                 f"{total.current_rps:.0f}/s, users {env.runner.user_count}"
             )
+            schedule = getattr(getattr(env, OPEN_LOOP_ATTR, None), "schedule", None)
+            if schedule is not None:
+                status += f", late {schedule.late}"
             progress.update(task, completed=elapsed, status=status)
             gevent.sleep(0.5)
         progress.update(task, completed=run_time_s)

@@ -6,12 +6,17 @@ precedence: flag, then environment, then default).
 
 ``client`` picks what carries each invoke: ``fast`` (bench/load/fastclient.py: botocore's SigV4
 over geventhttpclient, the default) or ``boto3`` (the reference, at several times the CPU per call).
+
+``rps`` switches to open loop (bench/load/openloop.py): that many invocations per second in total,
+Poisson arrivals drawn from ``seed``, carried by as many users as the rate needs; without it, each
+user invokes back to back (closed loop).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import math
 import random
 import time
 from dataclasses import dataclass
@@ -40,12 +45,18 @@ class LoadSettings:
     apigw_rest_url: str | None = None
     apigw_route: str = "/"
     access_log_group: str | None = None
+    # Open loop: invocations per second in total (None: closed loop), and the arrivals' seed
+    # (None: one is drawn and recorded).
+    rps: float | None = None
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         if not self.variants:
             raise UserError("--lambda-variants: give at least one alias, e.g. mem-128,mem-512")
         if self.client not in CLIENTS:
             raise UserError(f"--lambda-client {self.client!r}: must be one of {', '.join(CLIENTS)}")
+        if self.rps is not None and not (math.isfinite(self.rps) and self.rps > 0):
+            raise UserError(f"--lambda-rps {self.rps:g}: must be a number of invocations per second above 0")
 
 
 def variant_rotation(variants: tuple[str, ...]) -> itertools.cycle:
@@ -99,6 +110,21 @@ def add_locust_arguments(parser) -> None:
         choices=CLIENTS,
         help="what sends each invoke: fast (SigV4 over geventhttpclient) or boto3",
         include_in_web_ui=True,
+    )
+    group.add_argument(
+        "--lambda-rps",
+        env_var="LAMBENCH_RPS",
+        type=float,
+        default=None,
+        help="open loop: invocations per second in total, Poisson arrivals, with -u as the least number of "
+        "users (default: closed loop, each user invokes back to back)",
+    )
+    group.add_argument(
+        "--lambda-seed",
+        env_var="LAMBENCH_SEED",
+        type=int,
+        default=None,
+        help="seed of the open-loop arrivals, to replay them (default: drawn, and recorded in the results)",
     )
     group.add_argument(
         "--lambench-reports", env_var="LAMBENCH_REPORTS", default="reports", help="folder for <run-id>/records.sqlite"
@@ -156,4 +182,6 @@ def settings_from_options(options, worker: str = "local") -> LoadSettings:
         apigw_rest_url=options.apigw_rest_url or None,
         apigw_route=options.apigw_route,
         access_log_group=options.apigw_access_log_group or None,
+        rps=options.lambda_rps,
+        seed=options.lambda_seed,
     )

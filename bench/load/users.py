@@ -3,13 +3,17 @@
 Each user walks the variants round-robin from its own random starting point, so every memory
 size is exercised interleaved, under the same machine conditions, throughout the run. All users of
 one Locust environment share one Lambda client (settings.client: fast or boto3) and its pool.
+
+In closed loop a user invokes again as soon as an answer is back; in open loop (settings.rps) it
+invokes at the arrivals it claims from its process's Poisson stream (bench/load/openloop.py).
 """
 
 from __future__ import annotations
 
-from locust import User, constant, task
+from locust import User, task
 
 from .invoker import LambdaInvoker, make_invoke_client
+from .openloop import arrival_wait, begin_arrival, wait_for_first_arrival
 from .settings import variant_rotation
 
 # The pool bounds connections, it does not hold them: they open as users need them, one per
@@ -33,7 +37,7 @@ class LambdaUser(User):
     """Invokes the configured function's variants directly (the Invoke API), one after another."""
 
     abstract = True
-    wait_time = constant(0)
+    wait_time = arrival_wait
 
     def __init__(self, environment) -> None:
         super().__init__(environment)
@@ -41,6 +45,10 @@ class LambdaUser(User):
         self.invoker = LambdaInvoker(_shared_client(environment), environment.events.request, settings)
         self._variants = variant_rotation(settings.variants)
 
+    def on_start(self) -> None:
+        wait_for_first_arrival(self)
+
     @task
     def invoke_next_variant(self) -> None:
-        self.invoker.invoke(next(self._variants))
+        if begin_arrival(self):  # not once the test is stopping: the arrival is then not started
+            self.invoker.invoke(next(self._variants))
