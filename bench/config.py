@@ -63,6 +63,7 @@ class LoadConfig:
     # Open loop: invocations started per second in all (Poisson arrivals), whatever the answers;
     # None: closed loop, each user invokes again as soon as it has its answer.
     rps: float | None = None
+    seed: int | None = None  # the open loop's arrivals: the same seed replays the same arrival times
 
 
 @dataclass(frozen=True)
@@ -332,7 +333,7 @@ def _variants(s: _Section) -> tuple[int, ...]:
 
 
 def _load(s: _Section) -> LoadConfig:
-    s.unknown({"users", "spawn_rate", "run_time_s", "payload", "paths", "route", "client", "rps"})
+    s.unknown({"users", "spawn_rate", "run_time_s", "payload", "paths", "route", "client", "rps", "seed"})
     paths = s.get("paths", list, ["direct"], "a list of " + ", ".join(LOAD_PATHS))
     for i, path in enumerate(paths):
         if path not in LOAD_PATHS:
@@ -354,4 +355,5 @@ def _load(s: _Section) -> LoadConfig:
         route=route,
         client=s.choice("client", ("fast", "boto3"), "fast"),
         rps=None if "rps" not in s.data else float(s.number("rps", 0.01, 100_000, None)),
+        seed=s.get("seed", int, None, "must be an integer"),
     )

@@ -53,6 +53,7 @@ def run_benchmark(config: BenchConfig, console: Console) -> RunOutput:
             "paths": list(config.load.paths),
             "route": config.load.route,
             "client": config.load.client,
+            "rps": config.load.rps,
         },
     }
     with ExitStack() as stack:
@@ -94,6 +95,8 @@ def run_benchmark(config: BenchConfig, console: Console) -> RunOutput:
             records_path=run_dir / "records.sqlite",
             apigw_route=config.load.route,
             client=config.load.client,
+            rps=config.load.rps,
+            seed=config.load.seed,
         )
         load = run_load(
             settings,
@@ -109,9 +112,12 @@ def run_benchmark(config: BenchConfig, console: Console) -> RunOutput:
             console.print(f"[bold]join[/] {joined.describe()}")
         info["finished"] = _now()
         info["interrupted"] = load.interrupted
+        if load.open_loop is not None:
+            info["open_loop"] = load.open_loop
         info["host"] = {"machine": platform.machine(), "python": platform.python_version()}
         write_run_info(run_dir, info)
-    return RunOutput(outputs_from_store(run_dir, info), load.interrupted)
+    outputs = outputs_from_store(run_dir, info, traffic=config.traffic, decision=config.decision)
+    return RunOutput(outputs, load.interrupted)
 
 
 def _teardown(deployer: VariantDeployer, name: str, console: Console, on_aws: bool) -> None:

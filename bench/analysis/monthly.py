@@ -8,8 +8,10 @@ it serves). Prices come from bench.awsfacts.
 
 Assumption, said again in every MonthlyCost's notes: requests spread evenly over the month
 and over the concurrent executions, so provisioned concurrency P against a peak of C
-serves min(1, P / C) of the requests during the hours it is enabled. The account's other
-functions are taken to use no tiers or free tier of their own.
+serves min(1, P / C) of the requests during the hours it is enabled, unless the traffic
+gives the share itself (``provisioned_served_share``, as the decision stage's simulation of
+the user's traffic does). The account's other functions are taken to use no tiers or free
+tier of their own.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ class TrafficProfile:
     provisioned_hours: float = 0.0  # hours a month provisioned concurrency is enabled
     peak_concurrency: int | None = None  # None: provisioned concurrency covers the peak
     free_tier: bool = False
+    # The share of requests provisioned concurrency serves, when known (simulated); None: the
+    # even-spread assumption, min(1, P / peak) x hours / 730.
+    provisioned_served_share: float | None = None
 
     def __post_init__(self) -> None:
         check_path(self.path)
@@ -59,12 +64,18 @@ class TrafficProfile:
             raise ValueError(f"provisioned_hours {self.provisioned_hours}: must be 0..{_MAX_HOURS}")
         if self.peak_concurrency is not None and self.peak_concurrency < 1:
             raise ValueError(f"peak_concurrency {self.peak_concurrency}: must be >= 1")
+        share = self.provisioned_served_share
+        if share is not None and not 0 <= share <= 1:
+            raise ValueError(f"provisioned_served_share {share}: must be 0..1")
 
     @property
     def provisioned_share(self) -> float:
-        """The share of requests provisioned concurrency serves: min(1, P / peak) x hours / 730."""
+        """The share of requests provisioned concurrency serves: ``provisioned_served_share``
+        when given, else min(1, P / peak) x hours / 730."""
         if not self.provisioned_concurrency or not self.provisioned_hours:
             return 0.0
+        if self.provisioned_served_share is not None:
+            return self.provisioned_served_share
         peak = self.peak_concurrency or self.provisioned_concurrency
         return min(1.0, self.provisioned_concurrency / peak) * min(1.0, self.provisioned_hours / HOURS_PER_MONTH)
 
@@ -77,6 +88,9 @@ class InvocationProfile:
     architecture: str
     billed_ms: float  # on demand; cold starts' INIT included as the REPORT lines billed it
     billed_ms_provisioned: float | None = None  # served by provisioned concurrency (no INIT)
+    # The share of on-demand calls that start cold, when billed_ms weighs warm and cold by a
+    # predicted rate rather than the benchmark's own (for the notes); None: the benchmark's.
+    cold_share: float | None = None
 
     def __post_init__(self) -> None:
         arch_prices(self.architecture)
@@ -85,6 +99,8 @@ class InvocationProfile:
         for value in (self.billed_ms, self.billed_ms_provisioned):
             if value is not None and (not math.isfinite(value) or value < 0):
                 raise ValueError(f"billed ms {value}: must be a finite number >= 0")
+        if self.cold_share is not None and not 0 <= self.cold_share <= 1:
+            raise ValueError(f"cold_share {self.cold_share}: must be 0..1")
 
 
 @dataclass(frozen=True)
@@ -199,8 +215,13 @@ def monthly_cost(invocation: InvocationProfile, traffic: TrafficProfile) -> Mont
         *_provisioned_items(invocation, traffic, provisioned),
         *gateway,
     ]
-    notes.append("cold starts are priced at the rate the benchmark measured them (its mean billed ms)")
-    if provisioned:
+    if invocation.cold_share is None:
+        notes.append("cold starts are priced at the rate the benchmark measured them (its mean billed ms)")
+    else:
+        notes.append(f"cold starts are priced at {invocation.cold_share:.3%} of on-demand calls, as predicted")
+    if provisioned and traffic.provisioned_served_share is not None:
+        notes.append(f"provisioned concurrency serves {traffic.provisioned_share:.1%} of requests, as simulated")
+    elif provisioned:
         notes.append(
             f"provisioned concurrency serves {traffic.provisioned_share:.1%} of requests, "
             "assuming traffic spread evenly over the month and over concurrent executions"

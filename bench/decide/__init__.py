@@ -5,6 +5,26 @@ collector's aggregates (duration distributions) and the user's [traffic] and [de
 settings, and returns a Recommendation (plain data) that the report only presents.
 """
 
+from bench.decide.model import (
+    Candidate,
+    Infeasible,
+    MemoryPick,
+    ProvisionedOption,
+    ProvisionedPick,
+    Recommendation,
+)
+from bench.decide.recommend import decide, no_decision
 from bench.decide.settings import DecisionSettings, TrafficSettings
 
-__all__ = ["DecisionSettings", "TrafficSettings"]
+__all__ = [
+    "Candidate",
+    "DecisionSettings",
+    "Infeasible",
+    "MemoryPick",
+    "ProvisionedOption",
+    "ProvisionedPick",
+    "Recommendation",
+    "TrafficSettings",
+    "decide",
+    "no_decision",
+]

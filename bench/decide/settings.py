@@ -78,6 +78,14 @@ class TrafficSettings:
             found.append(("burst_rps", self.burst_rps, f"must exceed the mean rate ({self.mean_rps:.3g}/s)"))
         if not 0 < self.burst_s <= 3600:
             found.append(("burst_s", self.burst_s, "must be 0..3600 seconds (exclusive of 0)"))
+        elif self.bursts_per_day and self.burst_rps is not None and not found:
+            # Bursts (and the peak, where they do not overlap it) must fit in the day's requests.
+            daily = self.mean_rps * SECONDS_PER_DAY
+            bursts = self.bursts_per_day * self.burst_rps * self.burst_s
+            if bursts > daily:
+                most = daily / (self.bursts_per_day * self.burst_s)
+                found.append(("burst_rps", self.burst_rps, f"at most {most:.3g}: {self.bursts_per_day} bursts a day at "
+                              f"this rate carry more than the {daily:,.0f} requests of a day"))  # fmt: skip
         return found
 
 
@@ -98,7 +106,7 @@ class DecisionSettings:
         if self.strategy not in STRATEGIES:
             found.append(("strategy", self.strategy, "must be one of " + ", ".join(STRATEGIES)))
         if self.strategy == "slo" and self.slo_ms is None:
-            found.append(("slo_ms", None, "required with strategy = \"slo\" (client latency in ms)"))
+            found.append(("slo_ms", None, 'required with strategy = "slo" (client latency in ms)'))
         if not 0 <= self.balanced_weight <= 1:
             found.append(("balanced_weight", self.balanced_weight, "must be 0..1"))
         if self.slo_percentile not in SLO_PERCENTILES:
