@@ -39,16 +39,16 @@ def cmd_run(args) -> int:
 def cmd_report(args) -> int:
     from rich.console import Console
 
+    from .config import load_decision_config
     from .outputs import outputs_from_store
 
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
         raise UserError(f"{run_dir}: not a run folder (give reports/<run-id>)")
+    traffic, decision = load_decision_config(Path(args.config)) if args.config else (None, None)
     console = Console(stderr=False)
-    outputs = outputs_from_store(run_dir, markdown=Path(args.markdown) if args.markdown else None)
+    outputs = outputs_from_store(run_dir, traffic=traffic, decision=decision)
     _print_outputs(console, outputs)
-    if args.markdown:
-        console.print(f"markdown: {args.markdown}")
     print(f"report: {outputs.report_html.resolve()}")
     return 0
 
@@ -56,11 +56,11 @@ def cmd_report(args) -> int:
 def _print_outputs(console, outputs) -> None:
     from .report import summary_table
 
-    console.print(summary_table(outputs.summary))
+    console.print(summary_table(outputs.summary, outputs.recommendation))
     if outputs.records_sqlite is not None:
         console.print(f"records: {outputs.records_sqlite}")
     console.print(f"results: {outputs.results_json}")
-    console.print(f"summary: {outputs.summary_json}")
+    console.print(f"summary: {outputs.summary_json}, {outputs.markdown.name}, {outputs.csv.name}")
 
 
 def cmd_emulator(args) -> int:
@@ -98,10 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     report = commands.add_parser(
-        "report", help="(re)make a run folder's results.json, summary.json and report.html from its records"
-    )
+        "report", help="decide again from a run folder's records: results.json, summary.json, report.html, "
+        "summary.md, variants.csv",
+    )  # fmt: skip
     report.add_argument("run_dir", metavar="RUN_DIR", help="the run's folder, reports/<run-id>")
-    report.add_argument("--markdown", metavar="FILE", help="also write a Markdown summary to FILE")
+    report.add_argument(
+        "-c", "--config", metavar="FILE",
+        help="decide with FILE's [traffic] and [decision] (FILE may hold only those); default: their defaults",
+    )  # fmt: skip
     report.set_defaults(func=cmd_report)
 
     emulator = commands.add_parser(

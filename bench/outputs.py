@@ -4,8 +4,8 @@
 RUN_DIR`` all end here, after the API Gateway log join (bench/collect/correlate.py) when there
 was one:
 
-    records.sqlite --stats_of_store--> RunStats --summarize--> RunSummary
-        --> results.json, summary.json, report.html (and Markdown on request)
+    records.sqlite --stats_of_store--> RunStats --summarize--> RunSummary --decide--> Recommendation
+        --> results.json, summary.json, report.html, summary.md, variants.csv
 
 or, on a Locust master whose workers' records are on other machines, from the merged
 aggregates the workers reported. run.json holds the run's facts from its start, so a run that
@@ -23,12 +23,22 @@ from typing import Any
 
 from .analysis import RunSummary, summarize
 from .collect import RECORDS_NAME, RunStats, merge_records, stats_of_store, worker_stores
+from .decide import DecisionSettings, Recommendation, TrafficSettings, decide, no_decision
 from .errors import UserError
-from .report import render_html, render_markdown, write_json_atomically, write_results_json, write_summary_json
+from .report import (
+    render_html,
+    render_markdown,
+    write_json_atomically,
+    write_results_json,
+    write_summary_json,
+    write_variants_csv,
+)
 
 RUN_INFO_NAME = "run.json"
 RESULTS_NAME = "results.json"
 REPORT_NAME = "report.html"
+MARKDOWN_NAME = "summary.md"
+CSV_NAME = "variants.csv"
 DEFAULT_ARCHITECTURE = "x86_64"
 
 
@@ -40,6 +50,9 @@ class Outputs:
     summary_json: Path
     records_sqlite: Path | None
     summary: RunSummary
+    recommendation: Recommendation
+    markdown: Path
+    csv: Path
 
 
 def write_run_info(run_dir: Path, info: Mapping[str, Any]) -> Path:
@@ -71,21 +84,29 @@ def outputs_from_stats(
     *,
     records: Path | None = None,
     collection: Mapping[str, Any] | None = None,
-    markdown: Path | None = None,
+    traffic: TrafficSettings | None = None,
+    decision: DecisionSettings | None = None,
 ) -> Outputs:
-    """Summarise ``stats`` and write results.json, summary.json and report.html into ``run_dir``."""
+    """Summarise ``stats``, decide for the traffic, and write every output into ``run_dir``.
+
+    Without ``traffic`` and ``decision``, their documented defaults apply.
+    """
     run_dir = Path(run_dir)
     facts = {"architecture": DEFAULT_ARCHITECTURE, **info, "records": stats.records}
-    summary = summarize(
-        stats, architecture=facts["architecture"], memory_by_variant=facts.get("memory_by_variant") or {}
-    )
-    results = write_results_json(summary, facts, run_dir / RESULTS_NAME)
+    architecture = facts["architecture"]
+    summary = summarize(stats, architecture=architecture, memory_by_variant=facts.get("memory_by_variant") or {})
+    decision = decision or DecisionSettings()
+    if summary.variants:
+        recommendation = decide(summary, stats, traffic or TrafficSettings(), decision, architecture)
+    else:
+        recommendation = no_decision("no invocation was recorded, so there is nothing to decide from", decision)
+    results = write_results_json(summary, facts, run_dir / RESULTS_NAME, recommendation)
     summary_json = write_summary_json(stats, summary, str(facts.get("run_id", run_dir.name)), run_dir, collection)
-    html = render_html(summary, facts, run_dir / REPORT_NAME)
-    if markdown is not None:
-        markdown.parent.mkdir(parents=True, exist_ok=True)
-        markdown.write_text(render_markdown(summary), encoding="utf-8")
-    return Outputs(run_dir, html, results, summary_json, records, summary)
+    html = render_html(summary, facts, run_dir / REPORT_NAME, recommendation)
+    markdown = run_dir / MARKDOWN_NAME
+    markdown.write_text(render_markdown(summary, recommendation, run_info=facts), encoding="utf-8")
+    csv = write_variants_csv(summary, run_dir / CSV_NAME, recommendation)
+    return Outputs(run_dir, html, results, summary_json, records, summary, recommendation, markdown, csv)
 
 
 def outputs_from_store(
@@ -93,7 +114,8 @@ def outputs_from_store(
     info: Mapping[str, Any] | None = None,
     *,
     collection: Mapping[str, Any] | None = None,
-    markdown: Path | None = None,
+    traffic: TrafficSettings | None = None,
+    decision: DecisionSettings | None = None,
 ) -> Outputs:
     """The outputs of a run folder's records.sqlite (merged first from worker stores, if any)."""
     run_dir = Path(run_dir)
@@ -108,4 +130,6 @@ def outputs_from_store(
     except (sqlite3.DatabaseError, ValueError) as err:
         # A corrupt file, another program's SQLite, or a store of another record: one line, exit 2.
         raise UserError(f"{records}: not a lambench record store ({err})") from None
-    return outputs_from_stats(run_dir, stats, facts, records=records, collection=collection, markdown=markdown)
+    return outputs_from_stats(
+        run_dir, stats, facts, records=records, collection=collection, traffic=traffic, decision=decision
+    )

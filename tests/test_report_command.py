@@ -41,8 +41,9 @@ def test_report_remakes_the_outputs_from_the_records_and_run_facts(tmp_path: Pat
         for record in records():
             store.add(record)
     (run_dir / "run.json").write_text(json.dumps({"run_id": run_dir.name, "architecture": "arm64", "function": "f"}))
-    markdown = tmp_path / "summary.md"
-    result = lambench("report", str(run_dir), "--markdown", str(markdown))
+    decision_file = tmp_path / "decision.toml"
+    decision_file.write_text('[traffic]\nrequests_per_month = 2600\n[decision]\nstrategy = "speed"\n')
+    result = lambench("report", str(run_dir), "-c", str(decision_file))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == f"report: {(run_dir / 'report.html').resolve()}"
     results = json.loads((run_dir / "results.json").read_text())
@@ -51,7 +52,24 @@ def test_report_remakes_the_outputs_from_the_records_and_run_facts(tmp_path: Pat
     assert {v["variant"]: v["invocations"] for v in results["variants"]} == {"mem-128": 100, "mem-512": 100}
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["keys"] == json.loads(json.dumps(key_summary(build_stats(records()))))
-    assert "mem-128" in markdown.read_text()
+    # Decided for FILE's traffic and strategy, without running anything.
+    recommendation = results["recommendation"]
+    assert recommendation["traffic"]["requests_per_month"] == 2600 and recommendation["memory"]["strategy"] == "speed"
+    assert recommendation["provisioned_concurrency"]["case"] == "sparse"
+    assert "mem-" in (run_dir / "summary.md").read_text()
+    assert (run_dir / "variants.csv").read_text().count("\n") == 3  # a header and one row per variant
+
+
+def test_report_with_a_bad_decision_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    with RecordStore(run_dir / "records.sqlite") as store:
+        store.add(records()[0])
+    bad = tmp_path / "decision.toml"
+    bad.write_text("[decision]\nslo_percentile = 97\n")
+    result = lambench("report", str(run_dir), "-c", str(bad))
+    assert result.returncode == 2
+    assert result.stderr == f"lambench: error: {bad}: decision.slo_percentile = 97: must be one of 50, 90, 95, 99\n"
 
 
 def test_report_of_a_folder_without_records_is_one_line_and_exit_2(tmp_path: Path) -> None:

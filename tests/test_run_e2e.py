@@ -60,9 +60,17 @@ def test_run_writes_report_results_and_records_for_four_variants(tmp_path):
         assert v["cost_per_million_usd"] > 0
         assert v["errors"] == 0
     assert results["cheapest"] in variants
+    # The decision, for bench.toml's (default) traffic: a feasible size, and a PC count with its reason.
+    recommendation = results["recommendation"]
+    assert recommendation["memory"]["variant"] in variants and recommendation["infeasible"] == []
+    assert (
+        recommendation["provisioned_concurrency"]["count"] >= 0 and recommendation["provisioned_concurrency"]["reason"]
+    )
+    assert (run_dir / "summary.md").is_file() and (run_dir / "variants.csv").is_file()
     # The terminal table stars the cheapest variant's row, and only that row.
     rows = [line.split() for line in result.stdout.splitlines() if line.split() and line.split()[0].isdigit()]
-    starred = [row[0] for row in rows if "*" in row]
+    # A row's marks follow its memory size: * cheapest on its path, R recommended, x infeasible.
+    starred = [row[0] for row in rows if not row[1].isdigit() and "*" in row[1]]
     assert starred == [str(variants[results["cheapest"]]["memory_mb"])], result.stdout
 
 
@@ -127,31 +135,36 @@ dir = "{reports}"
 
 
 class VariantCells(HTMLParser):
-    """The text of each cell of table#variants, by (data-variant, data-path)."""
+    """The text of each cell of table#variants and table#report-lines, by (data-variant, data-path)
+    and the cell's data-col (the figure it holds)."""
 
     def __init__(self, text: str) -> None:
         super().__init__()
-        self.rows: dict[tuple[str, str], list[str]] = {}
-        self._row: list[str] | None = None
+        self.rows: dict[tuple[str, str], dict[str, str]] = {}
+        self._row: dict[str, str] | None = None
+        self._col: str | None = None
         self._in_table = False
         self.feed(text)
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "table":
-            self._in_table = attrs.get("id") == "variants"
+            self._in_table = attrs.get("id") in ("variants", "report-lines")
         elif self._in_table and tag == "tr" and "data-variant" in attrs:
-            self._row = self.rows.setdefault((attrs["data-variant"], attrs["data-path"]), [])
+            self._row = self.rows.setdefault((attrs["data-variant"], attrs["data-path"]), {})
         elif self._row is not None and tag == "td":
-            self._row.append("")
+            self._col = attrs.get("data-col")
+            self._row[self._col] = ""
 
     def handle_endtag(self, tag):
         if tag in ("tr", "table"):
             self._row = None
+        elif tag == "td":
+            self._col = None
 
     def handle_data(self, data):
-        if self._row:
-            self._row[-1] += data
+        if self._row is not None and self._col is not None:
+            self._row[self._col] += data
 
 
 def test_results_summary_and_report_agree_on_every_shared_figure(tmp_path):
@@ -190,11 +203,12 @@ def test_results_summary_and_report_agree_on_every_shared_figure(tmp_path):
                 ), (name, path, cold, metric)
         # The report shows results.json's figures, as formatted.
         row = cells[(name, path)]
-        assert row[2].strip() == fmt_int(v["invocations"])
-        assert row[5].startswith(fmt_ms(v["client_ms"]["p50"])) and row[6].startswith(fmt_ms(v["client_ms"]["p95"]))
-        assert row[9].startswith(fmt_ms(v["duration_ms"]["p50"]))
-        assert row[13].startswith(fmt_ms(v["billed_ms_mean"]["value"]))
-        assert row[-1].startswith(fmt_usd(v["cost_per_million_usd"]))
+        assert row["invocations"].strip() == fmt_int(v["invocations"])
+        assert row["client-p50"].startswith(fmt_ms(v["client_ms"]["p50"]))
+        assert row["client-p95"].startswith(fmt_ms(v["client_ms"]["p95"]))
+        assert row["duration-p50"].startswith(fmt_ms(v["duration_ms"]["p50"]))
+        assert row["billed-mean"].startswith(fmt_ms(v["billed_ms_mean"]["value"]))
+        assert row["cost"].startswith(fmt_usd(v["cost_per_million_usd"]))
     concurrency = {(c["variant"], c["path"]) for c in results["concurrency"]}
     assert concurrency == {(v["variant"], v["path"]) for v in results["variants"]}
     assert results["concurrency"] == summary["concurrency"]

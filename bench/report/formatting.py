@@ -17,8 +17,60 @@ def fmt_ms(value: float | None) -> str:
     return NO_DATA if value is None else f"{value:,.1f}"
 
 
+def fmt_ms_short(value: float | None) -> str:
+    """Milliseconds in at most 6 characters, for narrow columns: "301.5", then seconds: "1.05 s",
+    "10.5 s", "105 s". A second and more is read faster as seconds than as "1,050.2"."""
+    if value is None:
+        return NO_DATA
+    if round(value, 1) < 1000:
+        return f"{value:.1f}"
+    seconds = value / 1000
+    if round(seconds, 2) < 10:
+        return f"{seconds:.2f} s"
+    if round(seconds, 1) < 100:
+        return f"{seconds:.1f} s"
+    return f"{seconds:,.0f} s"
+
+
 def fmt_usd(value: float | None) -> str:
     return NO_DATA if value is None else f"{value:,.4f}"
+
+
+def fmt_money(value: float | None) -> str:
+    """Dollars for a sentence: "$1,234", "$12.34", "$0.0542", "<$0.001" (signed when negative)."""
+    if value is None:
+        return NO_DATA
+    sign, amount = ("-" if value < 0 else ""), abs(value)
+    if amount >= 100:
+        return f"{sign}${amount:,.0f}"
+    if amount >= 1 or amount == 0:
+        return f"{sign}${amount:,.2f}"
+    if amount >= 0.001:
+        return f"{sign}${amount:.4f}"
+    return f"{sign}<$0.001"
+
+
+def fmt_share(share: float | None) -> str:
+    """A predicted share as a percentage with 2 significant digits where small: 68%, 1.5%,
+    0.05%, 0.0006%; exactly 0 is "0%". (fmt_pct's one decimal would show 0.006% as 0.0%.)"""
+    if share is None:
+        return NO_DATA
+    pct = share * 100
+    if pct == 0:
+        return "0%"
+    if pct < 0.0001:
+        return "<0.0001%"
+    return f"{pct:.2g}%" if pct < 10 else f"{pct:.0f}%"
+
+
+def fmt_count(value: float | None) -> str:
+    """A large count for a sentence: "2,600", "10 million", "1.5 million"."""
+    if value is None:
+        return NO_DATA
+    if value >= 1e6:
+        millions = f"{value / 1e6:,.2f}".rstrip("0").rstrip(".")
+        return f"{millions} million"
+    return f"{value:,.0f}"
 
 
 def fmt_int(value: float | None) -> str:

@@ -24,8 +24,9 @@ Format history:
        Client latency counts ok invocations only (version 2 counted every status).
        Adds "concurrency": per variant and path, per-second starts, cold starts, in-flight
        samples and mean concurrency, with their maxima; and "cdfs": client-latency curves per
-       variant, path and warm/cold (the percentile at 102 levels). Versions 1 and 2 read with
-       neither.
+       variant, path and warm/cold (the percentile at 102 levels); and "recommendation": the
+       decision for the user's traffic (bench/decide/model.py; null when none was made). Versions
+       1 and 2 read with none of these.
 A figure with no data is null. A reader of a newer version refuses it rather than guess.
 
 summary.json (beside it; not versioned with it) holds the run's mergeable aggregates: per
@@ -45,6 +46,7 @@ from typing import Any, NamedTuple
 from bench.analysis import PERCENTILE_RULE, RunSummary, compare_paths, key_summary
 from bench.collect import RunStats
 from bench.collect import histograms as hdr
+from bench.decide import Recommendation
 
 SCHEMA_VERSION = 3
 READABLE_VERSIONS = (1, 2, 3)
@@ -71,19 +73,28 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"run fact of type {type(value).__name__} cannot be written to JSON")
 
 
-def results_dict(summary: RunSummary, run_info: Mapping[str, Any]) -> dict[str, Any]:
+def results_dict(
+    summary: RunSummary, run_info: Mapping[str, Any], recommendation: Recommendation | None = None
+) -> dict[str, Any]:
     """The results.json document as a dict, schema_version first."""
     paths = [row.as_dict() for row in compare_paths(summary)]
-    return {"schema_version": SCHEMA_VERSION, "run": dict(run_info), **summary.as_dict(), "paths": paths}
+    decided = None if recommendation is None else recommendation.as_dict()
+    return {"schema_version": SCHEMA_VERSION, "run": dict(run_info), **summary.as_dict(), "paths": paths,
+            "recommendation": decided}  # fmt: skip
 
 
-def write_results_json(summary: RunSummary, run_info: Mapping[str, Any], path: str | os.PathLike) -> Path:
+def write_results_json(
+    summary: RunSummary,
+    run_info: Mapping[str, Any],
+    path: str | os.PathLike,
+    recommendation: Recommendation | None = None,
+) -> Path:
     """Write results.json (creating its folder) and return its path.
 
     The file is written beside its final name and renamed into place, so a run interrupted
     mid-write leaves the previous file or the new one, never half of one.
     """
-    return write_json_atomically(results_dict(summary, run_info), path)
+    return write_json_atomically(results_dict(summary, run_info, recommendation), path)
 
 
 def write_json_atomically(document: Mapping[str, Any], path: str | os.PathLike, indent: int = 2) -> Path:
