@@ -67,6 +67,16 @@ def _billed_pair(v: VariantSummary) -> tuple[float, float] | None:
     return (warm if warm is not None else cold, cold if cold is not None else warm)  # type: ignore[return-value]
 
 
+def _overhead_ms(v: VariantSummary) -> float:
+    """What a call waits beyond the function's own Duration (network, gateway, runtime), as measured:
+    warm client p50 minus warm Duration p50. It turns the simulator's service times into client
+    latencies for the predicted p99."""
+    client, duration = v.client_ms_warm, v.duration_ms_warm
+    if client is None or duration is None or client.p50 is None or duration.p50 is None:
+        return 0.0
+    return max(0.0, client.p50 - duration.p50)
+
+
 def _billed_mix(v: VariantSummary, cold_share: float) -> float | None:
     """Mean billed ms of a request of the user's traffic: warm and cold means in its cold share."""
     pair = _billed_pair(v)
@@ -151,7 +161,7 @@ def decide(
     if durations is not None and memory.memory_mb is not None and picked is not None:
         provisioned = plan_provisioned(
             profile, *durations, memory_mb=memory.memory_mb, architecture=architecture, path=traffic.path,
-            decision=decision, seed=SEED, billed_ms=_billed_pair(picked),
+            decision=decision, seed=SEED, billed_ms=_billed_pair(picked), overhead_ms=_overhead_ms(picked),
         )  # fmt: skip
     return Recommendation(
         memory=memory,
