@@ -30,8 +30,8 @@ from bench.analysis.monthly import InvocationProfile, TrafficProfile, monthly_co
 from bench.analysis.sample import Sample
 from bench.awsfacts import PROVISIONED_BILLING_INCREMENT_S
 from bench.decide.model import ProvisionedOption, ProvisionedPick
-from bench.decide.settings import DAYS_PER_MONTH, SECONDS_PER_DAY, DecisionSettings
-from bench.decide.simulate import SimResult, profile_arrivals, simulate, simulation_days
+from bench.decide.settings import DAYS_PER_MONTH, DecisionSettings
+from bench.decide.simulate import Replay, SimResult, replay_of
 from bench.decide.traffic import ArrivalProfile
 
 # Fewer arrivals than this per idle timeout on average and most gaps outlast it: sparse traffic.
@@ -155,33 +155,28 @@ def plan_provisioned(
     seed: int = 0,
     overhead_ms: float = 0.0,
     billed_ms: tuple[float, float] | None = None,
+    replay: Replay | None = None,
+    on_demand_result: SimResult | None = None,
 ) -> ProvisionedPick:
     """The PC pick for ``profile`` at one memory size, from its measured warm Duration, cold
     Duration and Init Duration samples (ms): the smallest N whose simulated cold share (the
     point value) is within ``decision.cold_start_budget``, priced beside on demand.
     ``overhead_ms`` is added to the simulated p99 of service time (Init + Duration) to make it a
     client latency (0: service time alone). ``billed_ms``: the measured (warm, cold) mean Billed
-    Duration to price calls by (see monthly_usd).
+    Duration to price calls by (see monthly_usd). ``replay`` and ``on_demand_result``: the
+    profile's arrivals and their simulation at N = 0 with these samples and seed, when the caller
+    has made them already (recommend.py has, for every size); they are not made again.
     ValueError when warm or init is empty (bench/decide/simulate.py)."""
     check_path(path)
     idle = decision.idle_timeout_s
     budget = decision.cold_start_budget
-    arrivals, count_from = profile_arrivals(profile, idle, seed)
-    span = simulation_days(profile) * SECONDS_PER_DAY
+    if replay is None or replay.idle_timeout_s != idle:
+        replay = replay_of(profile, idle, seed)
 
     def run(count: int, window: tuple[float, float] | None = None) -> SimResult:
-        return simulate(
-            arrivals,
-            warm,
-            cold,
-            init,
-            idle_timeout_s=idle,
-            provisioned=count,
-            seed=seed,
-            count_from_s=count_from,
-            span_s=span,
-            pc_window_s=window,
-        )
+        if count == 0 and window is None and on_demand_result is not None:
+            return on_demand_result
+        return replay.simulate(warm, cold, init, provisioned=count, seed=seed, pc_window_s=window)
 
     count, runs = search_provisioned(run, budget)
     # The chart of cold share against N shows the pick's neighbours too, even when the pick is 0.

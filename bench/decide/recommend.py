@@ -34,9 +34,9 @@ from bench.decide.model import Candidate, Infeasible, MemoryPick, Recommendation
 from bench.decide.powertuning import power_tuning_pick, trimmed_mean
 from bench.decide.provisioned import plan_provisioned
 from bench.decide.settings import DecisionSettings, TrafficSettings
-from bench.decide.simulate import simulate_profile
+from bench.decide.simulate import Replay, SimResult, replay_of
 from bench.decide.strategies import pick_memory
-from bench.decide.traffic import ArrivalProfile, arrival_profile
+from bench.decide.traffic import arrival_profile
 
 SEED = 20261201  # the simulations are seeded: the same run decides the same way every time
 
@@ -99,16 +99,16 @@ def _durations(stats: RunStats, variant: str) -> tuple[Sample, Sample, Sample] |
 
 
 def _candidate(
-    v: VariantSummary, stats: RunStats, profile: ArrivalProfile, traffic: TrafficSettings,
-    decision: DecisionSettings, architecture: str,
-) -> tuple[Candidate, Sample, Sample] | None:  # fmt: skip
-    """The variant priced and simulated for the traffic, with its per-call cost and latency samples."""
+    v: VariantSummary, stats: RunStats, replay: Replay, traffic: TrafficSettings, decision: DecisionSettings,
+    architecture: str,
+) -> tuple[Candidate, Sample, Sample, SimResult] | None:  # fmt: skip
+    """The variant priced and simulated for the traffic, with its per-call cost and latency samples
+    and its simulation on demand."""
     durations = _durations(stats, v.variant)
     if v.memory_mb is None or durations is None:
         return None
-    cold_share = simulate_profile(
-        profile, *durations, idle_timeout_s=decision.idle_timeout_s, provisioned=0, seed=SEED
-    ).cold_share
+    on_demand = replay.simulate(*durations, provisioned=0, seed=SEED)
+    cold_share = on_demand.cold_share
     billed = _billed_mix(v, cold_share)
     if billed is None:
         return None
@@ -128,7 +128,7 @@ def _candidate(
     )  # fmt: skip
     per_call = cost_sample(_sample(stats, v.variant, "billed_ms"), v.memory_mb, architecture)
     per_call = per_call.affine(1.0, APIGW_USD_PER_MILLION.get(traffic.path, 0.0))
-    return candidate, per_call, latency
+    return candidate, per_call, latency, on_demand
 
 
 def decide(
@@ -142,16 +142,18 @@ def decide(
     infeasible = infeasible_variants(summary, decision, traffic.path)
     excluded = {i.variant for i in infeasible}
     profile = arrival_profile(traffic)
+    replay = replay_of(profile, decision.idle_timeout_s, SEED)  # every size replays the same arrivals
     candidates: list[Candidate] = []
     cost_samples: dict[str, Sample] = {}
     latency_samples: dict[str, Sample] = {}
+    on_demand: dict[str, SimResult] = {}
     on_path = [v for v in summary.variants if v.path == traffic.path and v.variant not in excluded]
     for v in on_path:
-        made = _candidate(v, stats, profile, traffic, decision, architecture)
+        made = _candidate(v, stats, replay, traffic, decision, architecture)
         if made is None:
             infeasible.append(Infeasible(v.variant, v.memory_mb, "no billed duration to price it by"))
             continue
-        candidate, cost_samples[v.variant], latency_samples[v.variant] = made
+        candidate, cost_samples[v.variant], latency_samples[v.variant], on_demand[v.variant] = made
         candidates.append(candidate)
     memory = pick_memory(candidates, decision, cost_samples, latency_samples)
     memory = replace(memory, power_tuning_pick=_power_tuning_pick(candidates, stats, decision))
@@ -162,6 +164,7 @@ def decide(
         provisioned = plan_provisioned(
             profile, *durations, memory_mb=memory.memory_mb, architecture=architecture, path=traffic.path,
             decision=decision, seed=SEED, billed_ms=_billed_pair(picked), overhead_ms=_overhead_ms(picked),
+            replay=replay, on_demand_result=on_demand[picked.variant],
         )  # fmt: skip
     return Recommendation(
         memory=memory,

@@ -286,6 +286,49 @@ def profile_arrivals(profile: ArrivalProfile, idle_timeout_s: float, seed: int =
     return arrival_times(profile, simulation_days(profile), rng, start_s=-warmup), 0.0
 
 
+@dataclass(frozen=True, eq=False)
+class Replay:
+    """One traffic profile's arrivals, drawn once (``replay_of``) and simulated at any size or N.
+
+    Drawing a busy day's arrivals costs about as much as simulating them, and every size and every
+    provisioned count of one decision replays the very same arrivals: so they are drawn once.
+    """
+
+    arrivals: np.ndarray
+    count_from_s: float
+    span_s: float
+    idle_timeout_s: float
+
+    def simulate(
+        self,
+        warm: Sample,
+        cold: Sample,
+        init: Sample,
+        *,
+        provisioned: int = 0,
+        seed: int = 0,
+        pc_window_s: tuple[float, float] | None = None,
+    ) -> SimResult:
+        return simulate(
+            self.arrivals,
+            warm,
+            cold,
+            init,
+            idle_timeout_s=self.idle_timeout_s,
+            provisioned=provisioned,
+            seed=seed,
+            count_from_s=self.count_from_s,
+            span_s=self.span_s,
+            pc_window_s=pc_window_s,
+        )
+
+
+def replay_of(profile: ArrivalProfile, idle_timeout_s: float, seed: int = 0) -> Replay:
+    """The arrivals ``simulate_profile`` replays (``profile_arrivals``), ready to simulate."""
+    arrivals, count_from = profile_arrivals(profile, idle_timeout_s, seed)
+    return Replay(arrivals, count_from, simulation_days(profile) * SECONDS_PER_DAY, idle_timeout_s)
+
+
 def simulate_profile(
     profile: ArrivalProfile,
     warm: Sample,
@@ -298,16 +341,6 @@ def simulate_profile(
     pc_window_s: tuple[float, float] | None = None,
 ) -> SimResult:
     """``simulate`` on the arrivals of ``profile`` (``profile_arrivals``), counted from time 0."""
-    arrivals, count_from = profile_arrivals(profile, idle_timeout_s, seed)
-    return simulate(
-        arrivals,
-        warm,
-        cold,
-        init,
-        idle_timeout_s=idle_timeout_s,
-        provisioned=provisioned,
-        seed=seed,
-        count_from_s=count_from,
-        span_s=simulation_days(profile) * SECONDS_PER_DAY,
-        pc_window_s=pc_window_s,
+    return replay_of(profile, idle_timeout_s, seed).simulate(
+        warm, cold, init, provisioned=provisioned, seed=seed, pc_window_s=pc_window_s
     )
