@@ -3,7 +3,12 @@
 Between analysis and report: it takes the run's RunSummary (figures and concurrency), the
 collector's aggregates (duration distributions) and the user's [traffic] and [decision]
 settings, and returns a Recommendation (plain data) that the report only presents.
+
+``decide`` and ``no_decision`` load on first use: bench/config.py reads the settings from here,
+and reading bench.toml (or refusing it in one line) must not wait for scipy and the simulator.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from bench.decide.model import (
     Candidate,
@@ -13,8 +18,10 @@ from bench.decide.model import (
     ProvisionedPick,
     Recommendation,
 )
-from bench.decide.recommend import decide, no_decision
 from bench.decide.settings import DecisionSettings, TrafficSettings
+
+if TYPE_CHECKING:
+    from bench.decide.recommend import decide, no_decision
 
 __all__ = [
     "Candidate",
@@ -28,3 +35,11 @@ __all__ = [
     "decide",
     "no_decision",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("decide", "no_decision"):
+        from bench.decide import recommend
+
+        return getattr(recommend, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
