@@ -46,7 +46,7 @@ class StatsKey(NamedTuple):
     cold: str  # cold | warm | unknown
 
 
-def _add_counts(mine: dict, theirs: dict) -> None:
+def _sum_into(mine: dict, theirs: dict) -> None:
     for value, count in theirs.items():
         mine[value] = mine.get(value, 0) + count
 
@@ -81,7 +81,7 @@ class KeyStats:
 
     def merge(self, other: KeyStats) -> None:
         for name in ("statuses", "error_types", "init_types", "memory"):
-            _add_counts(getattr(self, name), getattr(other, name))
+            _sum_into(getattr(self, name), getattr(other, name))
         if other.max_memory_mb is not None:
             self.add_max_memory(other.max_memory_mb, other.max_memory_n)
         for name, metric in other.metrics.items():

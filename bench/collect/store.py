@@ -174,13 +174,6 @@ def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
     return {row[1] for row in conn.execute(f"PRAGMA main.table_info({table})")}
 
 
-def _has_join_table(conn: sqlite3.Connection) -> bool:
-    return (
-        conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (JOIN_TABLE,)).fetchone()
-        is not None
-    )
-
-
 def _connect_existing(path: str | Path) -> sqlite3.Connection:
     path = Path(path)
     if not path.is_file():
@@ -230,7 +223,7 @@ def unjoined_gateway_calls(path: str | Path) -> dict[str, int]:
             "AND gateway_request_id IS NOT NULL AND cold IS NULL "
             f"AND status NOT IN ({', '.join(repr(s) for s in NEVER_RAN)})"
         )
-        if _has_join_table(conn):
+        if _columns(conn, JOIN_TABLE):
             query += f" AND gateway_request_id NOT IN (SELECT gateway_request_id FROM {JOIN_TABLE})"
         return dict(conn.execute(query))
     finally:
