@@ -5,10 +5,13 @@ PYTHON ?= python3
 VENV   := .venv
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint perf fidelity browser clean
+.PHONY: install run test lint perf fidelity browser clean
 
 run: $(STAMP)
 	$(VENV)/bin/lambench run
+
+# Only the .venv, for scripts that call .venv/bin/lambench themselves (docs/ci/github-actions.yml).
+install: $(STAMP)
 
 test: $(STAMP) browser lint
 	$(VENV)/bin/pytest

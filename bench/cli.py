@@ -27,13 +27,72 @@ def cmd_run(args) -> int:
     from .run import run_benchmark
 
     config = load_config(_config_path(args))
+    gates = _gate_settings(args, config.gates) if args.gate is not None else None
+    if gates is not None:
+        _check_gate_targets(gates, config)
     console = Console(stderr=False)
     output = run_benchmark(config, console)
     _print_outputs(console, output.outputs)
     if output.interrupted:
         console.print("[yellow]interrupted: the report covers what was measured before the stop[/]")
     print(f"report: {output.outputs.report_html.resolve()}")
-    return 130 if output.interrupted else 0
+    if output.interrupted:
+        return 130
+    return 0 if gates is None else _gate(args, output.outputs.run_dir, gates)
+
+
+def cmd_gate(args) -> int:
+    from .config import load_gates_config
+    from .gate import GateSettings
+
+    config = Path(args.config) if args.config else _default_config()
+    settings = load_gates_config(config) if config is not None else GateSettings()
+    return _gate(args, Path(args.run_dir), _gate_settings(args, settings))
+
+
+def _default_config() -> Path | None:
+    # Without -c, the gates of ./bench.toml (or $LAMBENCH_CONFIG) when there is one.
+    path = Path(os.environ.get("LAMBENCH_CONFIG", "bench.toml"))
+    return path if path.is_file() else None
+
+
+def _gate_settings(args, settings):
+    from .gate import GateOptions, parse_gate_option
+
+    options = GateOptions(
+        gates=tuple(parse_gate_option(spec) for spec in args.gate or () if spec is not None),
+        alpha=args.alpha,
+        inconclusive=args.inconclusive,
+    )
+    return options.applied_to(settings)
+
+
+def _check_gate_targets(settings, config) -> None:
+    # Before the run, not after it: a gate on a size the run will not measure is a typo.
+    from .gate.settings import EVERY, RECOMMENDED
+
+    variants = [f"mem-{mb}" for mb in config.memory_mb]
+    for gate in settings.gates:
+        if gate.target not in (EVERY, RECOMMENDED, *variants):
+            raise UserError(f"{settings.source or '--gate'}: gates.{gate.target}: not a variant of this run "
+                            f"({', '.join(variants)}) nor recommended")  # fmt: skip
+
+
+def _gate(args, run_dir: Path, settings) -> int:
+    from .gate.run import GateRequest, log_console, run_gates
+
+    baseline = Path(args.baseline) if args.baseline else None
+    junit = Path(args.junit) if args.junit else None
+    markdown = Path(args.markdown) if args.markdown else None
+    return run_gates(GateRequest(run_dir, settings, baseline, junit, markdown), log_console()).exit_code
+
+
+def cmd_baseline_save(args) -> int:
+    from .gate import save_baseline
+
+    path = save_baseline(Path(args.run_dir), Path(args.path))
+    print(f"baseline: {path.resolve()} ({path.stat().st_size:,} bytes)")
+    return 0
 
 
 def cmd_report(args) -> int:
@@ -95,7 +154,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="benchmark the function across its memory sizes and write a report")
     run.add_argument("-c", "--config", default=default_config, help=config_help)
+    _gate_arguments(run, on_run=True)
     run.set_defaults(func=cmd_run)
+
+    gate = commands.add_parser(
+        "gate", help="check a run against its gates (and a baseline): exit 0 pass, 1 fail, 2 bad input"
+    )
+    gate.add_argument("run_dir", metavar="RUN_DIR", help="the run's folder, reports/<run-id>")
+    gate.add_argument(
+        "-c", "--config", metavar="FILE",
+        help="the gates of FILE's [gates] (FILE may hold only that table); default: ./bench.toml's, if any",
+    )  # fmt: skip
+    _gate_arguments(gate, on_run=False)
+    gate.set_defaults(func=cmd_gate)
+
+    baseline = commands.add_parser("baseline", help="keep what a later `lambench gate --baseline` needs")
+    baseline_commands = baseline.add_subparsers(dest="baseline_command", required=True, metavar="ACTION")
+    save = baseline_commands.add_parser(
+        "save", help="write RUN_DIR's results and histograms (not its records) to PATH, e.g. baseline.json"
+    )
+    save.add_argument("run_dir", metavar="RUN_DIR", help="the run's folder, reports/<run-id>")
+    save.add_argument("path", metavar="PATH", help="the baseline file to write")
+    save.set_defaults(func=cmd_baseline_save)
 
     report = commands.add_parser(
         "report", help="decide again from a run folder's records: results.json, summary.json, report.html, "
@@ -122,6 +202,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     deploy.set_defaults(func=cmd_deploy)
     return parser
+
+
+def _gate_arguments(parser: argparse.ArgumentParser, *, on_run: bool) -> None:
+    spec = "[TARGET.]NAME=VALUE"
+    parser.add_argument(
+        "--gate", nargs="?", action="append", metavar=spec,
+        help=("check the run's gates ([gates] of the config) when it ends; " if on_run else "")
+        + "with a value, add or replace one gate, e.g. recommended.p95_ms=300 or p95_regression=0.1 (repeatable)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--baseline", metavar="RUN_DIR_OR_FILE", help="the run (or baseline file) regressions compare to"
+    )
+    parser.add_argument("--alpha", type=_alpha, help="significance level of every gate (default: [gates].alpha, 0.01)")
+    parser.add_argument(
+        "--inconclusive", choices=("fail", "pass"),
+        help="what a gate the data cannot decide does (default: [gates].inconclusive, fail)",
+    )  # fmt: skip
+    parser.add_argument("--junit", metavar="FILE", help="write JUnit XML: one testcase per gate")
+    parser.add_argument("--markdown", metavar="FILE", help="write a Markdown summary (also appended to "
+                        "$GITHUB_STEP_SUMMARY when set)")  # fmt: skip
+
+
+def _alpha(text: str) -> float:
+    from .gate.settings import alpha_problem
+
+    try:
+        value: float | None = float(text)
+    except ValueError:
+        value = None
+    if value is None or alpha_problem(value):
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a number between 0 and 0.5 (exclusive), e.g. 0.01")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

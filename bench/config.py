@@ -24,6 +24,7 @@ from .decide.settings import (
     TrafficSettings,
 )
 from .errors import UserError
+from .gate.settings import GateSettings, parse_gates_table
 from .targets import FunctionSpec, architecture_problem, memory_sizes_problem, name_problem, timeout_problem
 
 TARGET_KINDS = ("local", "aws")
@@ -76,6 +77,7 @@ class BenchConfig:
     reports_dir: Path
     traffic: TrafficSettings = field(default_factory=TrafficSettings)
     decision: DecisionSettings = field(default_factory=DecisionSettings)
+    gates: GateSettings = field(default_factory=GateSettings)
 
     @property
     def payload_bytes(self) -> bytes:
@@ -194,7 +196,7 @@ def load_config(path: Path) -> BenchConfig:
     return parse_config(_read_toml(path), path, _where(path))
 
 
-TABLES = ("decision", "function", "load", "report", "target", "traffic", "variants")
+TABLES = ("decision", "function", "gates", "load", "report", "target", "traffic", "variants")
 
 
 def parse_config(raw: dict, path: Path, where: str) -> BenchConfig:
@@ -211,7 +213,20 @@ def parse_config(raw: dict, path: Path, where: str) -> BenchConfig:
         reports_dir=base / _Section(where, "report", top.get("report", dict, {})).get("dir", str, "reports"),
         traffic=traffic,
         decision=decision,
+        gates=_gates(raw, where),
     )
+
+
+def _gates(raw: dict, where: str) -> GateSettings:
+    return parse_gates_table(raw["gates"], where) if "gates" in raw else GateSettings(source=where)
+
+
+def load_gates_config(path: Path) -> GateSettings:
+    """[gates] of a file that may hold only that table (or a whole bench.toml)."""
+    raw = _read_toml(path)
+    where = _where(path)
+    _known_tables(raw, where)
+    return _gates(raw, where)
 
 
 def load_decision_config(path: Path) -> tuple[TrafficSettings, DecisionSettings]:

@@ -9,9 +9,11 @@ it measured and still writes its report; what it deployed on AWS is removed on t
 from __future__ import annotations
 
 import datetime as dt
+import os
 import platform
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -39,6 +41,7 @@ def run_benchmark(config: BenchConfig, console: Console) -> RunOutput:
     run_id = new_run_id()
     run_dir = config.reports_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
+    _point_latest(config.reports_dir, run_id)
     info: dict[str, Any] = {
         "run_id": run_id,
         "started": _now(),
@@ -118,6 +121,21 @@ def run_benchmark(config: BenchConfig, console: Console) -> RunOutput:
         write_run_info(run_dir, info)
     outputs = outputs_from_store(run_dir, info, traffic=config.traffic, decision=config.decision)
     return RunOutput(outputs, load.interrupted)
+
+
+LATEST = "latest"
+
+
+def _point_latest(reports_dir: Path, run_id: str) -> None:
+    """reports/latest -> this run's folder, replaced atomically: what a CI script names without parsing."""
+    link = reports_dir / LATEST
+    tmp = reports_dir / f".{LATEST}-{run_id}"
+    try:
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(run_id, target_is_directory=True)
+        os.replace(tmp, link)
+    except OSError:
+        pass  # a file system without symlinks: the printed report path still names the run
 
 
 def _teardown(deployer: VariantDeployer, name: str, console: Console, on_aws: bool) -> None:

@@ -19,6 +19,7 @@ as for ten. Percentiles follow sample.py's one rule (nearest rank).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -88,6 +89,7 @@ def quantile(values: Values, q: float) -> float:
     return value
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of (n, q, confidence), asked for per figure
 def order_statistic_ranks(n: int, q: float, confidence: float = CONFIDENCE) -> tuple[int, int] | None:
     """1-based ranks (l, u) with P(X(l) <= true q-quantile <= X(u)) >= confidence, or None.
 
