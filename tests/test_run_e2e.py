@@ -29,6 +29,11 @@ dir = "{reports}"
 """
 
 
+def run_folders(reports: Path) -> list[Path]:
+    """The run folders under reports/, without the reports/latest link to the last one."""
+    return [p for p in reports.iterdir() if p.is_dir() and not p.is_symlink()]
+
+
 def lambench_run(folder: Path, config_text: str) -> subprocess.CompletedProcess:
     """`lambench run -c bench.toml` in ``folder``, as a user runs it (a wide terminal for the table)."""
     config = folder / "bench.toml"
@@ -47,6 +52,11 @@ def test_run_writes_report_results_and_records_for_four_variants(tmp_path):
     assert report.is_file() and report.name == "report.html"
     run_dir = report.parent
     assert (run_dir / "records.sqlite").is_file()
+    assert (tmp_path / "reports" / "latest").resolve() == run_dir.resolve()
+    # No terminal (captured, as in CI): progress is plain lines, the last at the end, no redraws.
+    assert "\r" not in result.stdout and "\x1b[" not in result.stdout
+    (last_progress,) = [line for line in result.stdout.splitlines() if line.startswith("load 8s/8s: ")]
+    assert "cold starts; p95 mem-128 " in last_progress
     results = json.loads((run_dir / "results.json").read_text())
     assert results["schema_version"] == 3
     # auto picks quota (root with a cgroup cpu controller) or dilation: a run always says which.
@@ -109,7 +119,7 @@ def test_an_interrupted_run_keeps_what_it_measured_and_still_reports(tmp_path):
         process.kill()
     assert process.returncode == 130, output[-3000:]
     assert "interrupted: the report covers what was measured before the stop" in output
-    (run_dir,) = (tmp_path / "reports").iterdir()
+    (run_dir,) = run_folders(tmp_path / "reports")
     results = json.loads((run_dir / "results.json").read_text())
     assert results["run"]["interrupted"] is True
     assert sum(v["invocations"] for v in results["variants"]) >= rows
@@ -173,7 +183,7 @@ def test_results_summary_and_report_agree_on_every_shared_figure(tmp_path):
     source = REPO / "tests" / "functions" / "apigw_echo"
     result = lambench_run(tmp_path, AGREEMENT_CONFIG.format(source=source, reports=tmp_path / "reports"))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    (run_dir,) = (tmp_path / "reports").iterdir()
+    (run_dir,) = run_folders(tmp_path / "reports")
     results = json.loads((run_dir / "results.json").read_text())
     summary = json.loads((run_dir / "summary.json").read_text())
     cells = VariantCells((run_dir / "report.html").read_text()).rows

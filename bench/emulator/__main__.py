@@ -93,6 +93,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=None, help="seed for weighted-alias routing (default: random)")
     parser.add_argument(
+        "--parent-pid",
+        type=int,
+        default=None,
+        metavar="PID",
+        help="stop, removing every environment, when process PID (the emulator's parent) exits, "
+        "even by SIGKILL; lambench run passes its own pid (default: run until stopped)",
+    )
+    parser.add_argument(
         "--apigw-overhead-ms",
         type=float,
         default=0.0,
@@ -141,6 +149,7 @@ def settings_from(args: argparse.Namespace) -> EmulatorSettings:
         cpu_mode=args.cpu_mode,
         memory_mode=args.memory_mode,
         invoke=invoke,
+        parent_pid=args.parent_pid,
     )
 
 

@@ -29,14 +29,20 @@ file means a controller is not enabled, and that must fail, not make a plain fil
 and that class are parameters, so tests drive this code against a directory tree that mimics
 the kernel (tests/fake_cgroups.py); that checks the file protocol, not the kernel's enforcement.
 
-Groups are named after the emulator's pid so that stale ones from a crashed emulator are
-swept at start-up.
+Ending an environment kills every process in its groups before removing them, so a child
+that left the environment's session (``start_new_session=True``) or process group dies too:
+cgroup v2 writes ``cgroup.kill``; v1 has none, so it signals each pid of ``cgroup.procs`` until
+the list stays empty (a process may fork while we read). Groups are named after the emulator's
+pid; at start-up, the groups of an emulator that is no longer alive (it was SIGKILLed: its
+environments died with it, lifeline.py, but their children did not) are killed and swept.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,10 +53,13 @@ PROC_SELF_CGROUP = Path("/proc/self/cgroup")
 PREFIX = "lambench-"
 LEAF = "lambench-processes"  # v2: where the processes of the emulator's own cgroup move
 V1_PROBES = {"cpu": "cpu.cfs_quota_us", "memory": "memory.limit_in_bytes"}
+# How long removing a group waits for the processes it killed to exit (they go in milliseconds).
+RELEASE_WAIT_S = 0.5
+CLOSE_WAIT_S = 2.0
 
 
 class CgroupFiles:
-    """Every change the emulator makes to cgroupfs: mkdir, rmdir and writes (reads are plain)."""
+    """Every change the emulator makes to cgroupfs (mkdir, rmdir, writes; reads are plain), and the kills."""
 
     def mkdir(self, path: Path) -> None:
         path.mkdir()
@@ -66,6 +75,13 @@ class CgroupFiles:
             os.write(fd, value.encode())
         finally:
             os.close(fd)
+
+    def kill(self, pid: int) -> None:
+        """SIGKILL a process found in a group being removed: the one change outside cgroupfs."""
+        if pid == os.getpid():  # never the emulator itself, whatever a group's file says
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _alive(pid: int) -> bool:
@@ -85,9 +101,53 @@ def _words(path: Path) -> set[str]:
         return set()
 
 
-def _remove_tree(fs: CgroupFiles, group: Path) -> None:
-    for child in (p for p in group.iterdir() if p.is_dir()):
-        _remove_tree(fs, child)
+def _procs(group: Path) -> list[int]:
+    """The pids in ``group`` and every group below it, as this pid namespace numbers them.
+
+    A process of another pid namespace reads as 0 (kill(0) would mean our own process group).
+    """
+    pids = [int(p) for p in _words(group / "cgroup.procs") if p.isdigit() and int(p) > 0]
+    for child in _subgroups(group):
+        pids += _procs(child)
+    return pids
+
+
+def _foreign(group: Path) -> bool:
+    """Holds processes that this pid namespace cannot see: another namespace's emulator, not ours to kill."""
+    if "0" in _words(group / "cgroup.procs"):
+        return True
+    return any(_foreign(child) for child in _subgroups(group))
+
+
+def _subgroups(group: Path) -> list[Path]:
+    try:
+        return [p for p in group.iterdir() if p.is_dir()]
+    except OSError:  # gone meanwhile: another emulator's start-up sweep got there first
+        return []
+
+
+def _kill_tree(fs: CgroupFiles, group: Path, wait_s: float) -> None:
+    """Kill every process in ``group`` and below, and wait (up to ``wait_s``) until none is left."""
+    if not group.exists():
+        return
+    if (group / "cgroup.kill").exists():  # v2 since Linux 5.14: the kernel kills the subtree, forks included
+        with contextlib.suppress(OSError):
+            fs.write(group / "cgroup.kill", "1")
+    deadline = time.monotonic() + wait_s
+    while (pids := _procs(group)) and time.monotonic() < deadline:
+        for pid in pids:
+            fs.kill(pid)
+        time.sleep(0.002)
+
+
+def _remove_tree(fs: CgroupFiles, group: Path, wait_s: float = 0.0) -> None:
+    _kill_tree(fs, group, wait_s)
+    _rmdir_tree(fs, group)
+
+
+def _rmdir_tree(fs: CgroupFiles, group: Path) -> None:
+    for child in _subgroups(group):
+        _rmdir_tree(fs, child)
     with contextlib.suppress(OSError):  # still populated (EBUSY): a later sweep retries
         fs.rmdir(group)
 
@@ -102,8 +162,8 @@ class Tree:
         self.base = parent / f"{PREFIX}{os.getpid()}"
         for group in parent.glob(f"{PREFIX}*"):
             pid = group.name[len(PREFIX) :]
-            if pid.isdigit() and not _alive(int(pid)):
-                _remove_tree(fs, group)
+            if pid.isdigit() and not _alive(int(pid)) and not _foreign(group):
+                _remove_tree(fs, group, CLOSE_WAIT_S)
         if not self.base.exists():
             fs.mkdir(self.base)
         if flavour == "v2":
@@ -120,11 +180,11 @@ class Tree:
     def release(self, env_id: str) -> None:
         group = self.base / env_id
         if group.exists():
-            _remove_tree(self.fs, group)
+            _remove_tree(self.fs, group, RELEASE_WAIT_S)
 
     def close(self) -> None:
         if self.base.exists():
-            _remove_tree(self.fs, self.base)
+            _remove_tree(self.fs, self.base, CLOSE_WAIT_S)
 
 
 @dataclass

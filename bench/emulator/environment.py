@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import signal
 import sys
 import time
@@ -21,10 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..awsfacts import vcpus_for
+from . import runtime_view
 from .cgroups import EnvironmentGroups
+from .lifeline import die_with_parent
 from .registry import FunctionVersion
 
 DILATION_SHIM = Path(__file__).with_name("dilation_shim.py")
+# Starts awslambdaric (or the dilation shim) with the token-carrying Runtime API address.
+RUNTIME_ENTRY = Path(__file__).with_name("runtime_entry.py")
 WATCHDOG_INTERVAL_S = 0.02
 INIT_TIMEOUT_S = 10.0  # Lambda's limit for the INIT phase of on-demand functions
 STREAM_LIMIT = 8 * 1024 * 1024
@@ -41,7 +46,18 @@ RESERVED = {
     "LAMBDA_RUNTIME_DIR",
     "_HANDLER",
     "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
 }
+# Lambda's PATH without its own /var/lang/bin and /opt/bin: never the emulator's, whose virtualenv
+# (or the interpreter's own bin) would hand a subprocess every package the emulator has.
+LAMBDA_PATH = "/usr/local/bin:/usr/bin/:/bin"
+# -S keeps site (and with it the virtualenv's site-packages) off sys.path; -s the user's own.
+PYTHON_FLAGS = ("-s", "-S")
 
 
 @dataclass
@@ -119,6 +135,11 @@ class ExecutionEnvironment:
         self.env_id = uuid.uuid4().hex[:12]
         self.log_stream = time.strftime("%Y/%m/%d", time.gmtime()) + f"/[{version.version}]{self.env_id}"
         self.tmp_dir = state_dir / "env" / self.env_id / "tmp"
+        self.state_dir = state_dir
+        # The Runtime API answers only requests that carry this: another environment cannot
+        # long-poll this one's port and take its events.
+        self.runtime_token = secrets.token_urlsafe(24)
+        self.views: runtime_view.Views | None = None
         self.process: asyncio.subprocess.Process | None = None
         self.current: Invocation | None = None
         self.init_lines: list[str] = []
@@ -163,19 +184,29 @@ class ExecutionEnvironment:
 
     # ---- lifecycle --------------------------------------------------------------------------
     def _process_env(self, runtime_port: int) -> dict[str, str]:
+        """Lambda's variables and the function's own; nothing of the emulator's environment."""
         v = self.version
-        env = {k: val for k, val in v.environment.items() if k not in RESERVED}
+        # A custom runtime (no view) brings its own runtime inside its code.
+        runtime = [str(self.views.runtime)] if self.views else []
+        layers = [str(layer) for layer in self.views.layers] if self.views else []
+        env = {
+            # Lambda lets a function set these unreserved ones (PYTHONPATH is extended below).
+            "PATH": LAMBDA_PATH,
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "LD_LIBRARY_PATH": ":".join([str(v.code_dir), f"{v.code_dir}/lib", *runtime]),
+        }
+        env.update({k: val for k, val in v.environment.items() if k not in RESERVED})
+        # Lambda's order (/var/task, /opt/python, /var/runtime): a vendored copy wins.
+        python_path = [str(v.code_dir), *filter(None, [env.get("PYTHONPATH")]), *layers, *runtime]
         env.update(
             {
-                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                "LANG": "en_US.UTF-8",
-                "TZ": ":UTC",
-                "PYTHONPATH": str(v.code_dir),
+                "PYTHONPATH": ":".join(python_path),
                 "TMPDIR": str(self.tmp_dir),
                 "LAMBDA_TASK_ROOT": str(v.code_dir),
-                "LAMBDA_RUNTIME_DIR": str(Path(sys.executable).parent),
+                "LAMBDA_RUNTIME_DIR": (runtime or [str(v.code_dir)])[0],
                 "_HANDLER": v.handler,
-                "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{runtime_port}",
+                "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{runtime_port}/{self.runtime_token}",
                 "AWS_LAMBDA_FUNCTION_NAME": v.name,
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(v.memory_mb),
                 "AWS_LAMBDA_FUNCTION_VERSION": v.version,
@@ -200,9 +231,8 @@ class ExecutionEnvironment:
         v = self.version
         if not is_python(v.runtime):
             return [str(v.code_dir / "bootstrap")]
-        if self.cpu_mode == "dilation":
-            return [sys.executable, str(DILATION_SHIM), v.handler]
-        return [sys.executable, "-m", "awslambdaric", v.handler]
+        shim = [str(DILATION_SHIM)] if self.cpu_mode == "dilation" else []
+        return [sys.executable, *PYTHON_FLAGS, str(RUNTIME_ENTRY), *shim, v.handler]
 
     async def start(self, runtime_port: int) -> float:
         """Start the process and wait for its first /next. Returns Init Duration in ms."""
@@ -210,6 +240,9 @@ class ExecutionEnvironment:
         self._ready = loop.create_future()
         self._init_error = loop.create_future()
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        if is_python(self.version.runtime):
+            # Built once per emulator (then a memo): before t0, so Init Duration never holds it.
+            self.views = await asyncio.to_thread(runtime_view.views_for, self.state_dir / "runtime-views")
         t0 = time.perf_counter()
         try:
             self.process = await asyncio.create_subprocess_exec(
@@ -221,7 +254,8 @@ class ExecutionEnvironment:
                 stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True,
                 limit=STREAM_LIMIT,
-                preexec_fn=self.groups.join if self.groups else None,
+                # Dies with the emulator (lifeline.py), joined to its cgroups before exec.
+                preexec_fn=die_with_parent(os.getpid(), self.groups.join if self.groups else None),
             )
         except OSError as err:  # a custom runtime without an executable bootstrap
             raise InitFailure(
@@ -331,8 +365,12 @@ class ExecutionEnvironment:
 
     def kill(self) -> None:
         self.usable = False
-        if self.process is not None and self.process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
+        if self.process is not None:
+            # The whole process group, even once the runtime itself has exited: what it forked
+            # stays in its group. A child that left it (setsid, start_new_session) escapes this;
+            # only the environment's cgroup catches it (cgroups.py), so without cgroups it lives on.
+            # The group id cannot name another process meanwhile: a pgid is not reused while it has members.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.process.pid, signal.SIGKILL)
 
     async def close(self) -> None:

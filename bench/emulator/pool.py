@@ -5,13 +5,20 @@ environment of its exact function version, provisioned ones first (as Lambda rou
 provisioned concurrency before spilling over), else an on-demand one, most recently used first;
 failing that it starts a new one: a cold start. It writes START/END/REPORT and hands back
 everything the Invoke API needs to answer.
+
+An invocation runs as a task of its own, which the caller awaits but cannot cancel: when a
+client gives up (a read timeout, a closed connection) aiohttp cancels the caller, and Lambda
+finishes the invocation anyway. So it still writes END and REPORT (it is billed), its
+environment goes back to the pool, and it holds its concurrency slot until the function ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import json
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -20,6 +27,7 @@ from pathlib import Path
 
 from ..awsfacts import vcpus_for
 from . import logformat
+from .apierrors import LambdaApiError
 from .cgroups import Cgroups
 from .concurrency import ConcurrencyGate
 from .environment import ExecutionEnvironment, InitFailure, Invocation, RuntimeAnswer
@@ -30,6 +38,7 @@ ON_DEMAND = "on-demand"
 PROVISIONED = "provisioned-concurrency"
 
 Key = tuple[str, str, str]
+CLOSE_WAIT_S = 5.0  # how long close() waits for the invocations of the environments it killed
 
 
 @dataclass
@@ -75,6 +84,8 @@ class EnvironmentPool:
         }
         self._ports: dict[str, int] = {}
         self._all: dict[str, ExecutionEnvironment] = {}
+        self._running: set[asyncio.Task] = set()
+        self._closing = False
         self.stats: collections.Counter = collections.Counter()
 
     @staticmethod
@@ -93,11 +104,22 @@ class EnvironmentPool:
     async def invoke(
         self, version: FunctionVersion, payload: bytes, client_context: str | None = None, request_id: str | None = None
     ) -> Outcome:
+        if self._closing:
+            raise LambdaApiError(500, "ServiceException", "The emulator is stopping.")
         self.gate.admit(version.name)
-        try:
-            return await self._invoke(version, payload, client_context, request_id or str(uuid.uuid4()))
-        finally:
-            self.gate.release(version.name)
+        task = asyncio.ensure_future(self._invoke(version, payload, client_context, request_id or str(uuid.uuid4())))
+        self._running.add(task)
+        task.add_done_callback(functools.partial(self._ended, version.name))
+        # shield: cancelling the caller (its client went away) leaves the invocation running.
+        return await asyncio.shield(task)
+
+    def _ended(self, name: str, task: asyncio.Task) -> None:
+        self._running.discard(task)
+        self.gate.release(name)  # only now: the slot is held while the function runs
+        error = None if task.cancelled() else task.exception()
+        if error is not None and not isinstance(error, LambdaApiError):
+            # Said here, for when no caller waits any more (asyncio would only say "never retrieved").
+            print(f"lambench emulator: an invocation failed: {error!r}", file=sys.stderr, flush=True)
 
     async def _invoke(
         self, version: FunctionVersion, payload: bytes, client_context: str | None, request_id: str
@@ -130,7 +152,7 @@ class EnvironmentPool:
             self._idle[env.init_type][self.key(version)].append(env)
         else:
             await self._discard(env)
-            if env.init_type == PROVISIONED:
+            if env.init_type == PROVISIONED and not self._closing:
                 # Lambda replaces a lost provisioned environment to keep the configured count.
                 asyncio.ensure_future(self.provision(version, 1))
         return outcome
@@ -282,6 +304,12 @@ class EnvironmentPool:
         return len(stale)
 
     async def close(self) -> None:
+        """Kill every environment; the invocations they ran end (Runtime.ExitError) and are awaited."""
+        self._closing = True
+        await asyncio.gather(*(self._discard(env) for env in list(self._all.values())), return_exceptions=True)
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=CLOSE_WAIT_S)
+        # An invocation that was starting its environment when the others were killed.
         await asyncio.gather(*(self._discard(env) for env in list(self._all.values())), return_exceptions=True)
 
 

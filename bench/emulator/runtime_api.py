@@ -3,18 +3,25 @@
 One aiohttp app serves every environment; each environment gets its own TCPSite, and a request
 is routed to its environment by the local port it arrived on. The site is listening before the
 process starts, because awslambdaric exits on any failed /next.
+
+A port alone does not say who is asking: any process on the host can connect to any loopback
+port. So each environment's address carries a random token as its first path segment
+(AWS_LAMBDA_RUNTIME_API=127.0.0.1:PORT/TOKEN; runtime clients append /2018-06-01/runtime/...
+to it), and a request without its environment's token gets 403 and touches nothing: one function
+cannot take another environment's event or answer for it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 
 from aiohttp import web
 
 from .environment import ExecutionEnvironment, RuntimeAnswer
 
-PREFIX = "/2018-06-01/runtime"
+PREFIX = "/{token}/2018-06-01/runtime"
 
 
 class RuntimeApi:
@@ -59,6 +66,8 @@ class RuntimeApi:
         env = self._by_port.get(port)
         if env is None:
             raise web.HTTPGone()
+        if not hmac.compare_digest(request.match_info["token"], env.runtime_token):
+            raise web.HTTPForbidden()
         return env
 
     async def _next(self, request: web.Request) -> web.Response:

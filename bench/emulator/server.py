@@ -1,7 +1,10 @@
-"""Assembles the emulator service and runs it until SIGINT or SIGTERM, then removes every environment.
+"""Assembles the emulator service and runs it until SIGINT, SIGTERM or SIGHUP, then removes every environment.
 
 The service listens on 127.0.0.1 only. When ready it prints one line,
 ``lambench emulator listening on http://127.0.0.1:PORT cpu_mode=MODE``, which the CLI waits for.
+Started with a parent pid (``--parent-pid``, as ``lambench run`` starts it), it also stops when
+that process is gone, killed or not (lifeline.py). Stopping closes the HTTP site first (the
+invokes in flight get its shutdown timeout to finish), then kills the environments.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from .concurrency import SCALE_BURST, ConcurrencyGate
 from .concurrency_api import ConcurrencyApi
 from .control import ControlPlane
 from .invoke import InvokeApi, InvokeSettings
+from .lifeline import ParentWatch
 from .logs_api import LogsApi
 from .logstore import LogStore
 from .pool import EnvironmentPool, PoolSettings
@@ -48,6 +52,7 @@ class EmulatorSettings:
     memory_mode: str = "auto"  # auto | cgroup | watchdog | none
     invoke: InvokeSettings = InvokeSettings()
     gateway: GatewaySettings = GatewaySettings()
+    parent_pid: int | None = None  # stop when this process exits (the lambench run that started us)
 
 
 def _choose(flag: str, requested: str, allowed: bool, enforced: str, fallback: str, needs: str) -> str:
@@ -149,20 +154,28 @@ class Emulator:
             await self.pool.reap_idle()
 
     async def stop(self) -> None:
+        # No new invokes first: an environment started after pool.close() would outlive it.
+        await self.runner.cleanup()
         await self.invoke_api.close()
         await self.pool.close()
-        await self.runner.cleanup()
         await self.runtime_api.stop()
         self.cgroups.close()
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
 
 async def serve(settings: EmulatorSettings) -> None:
-    emulator = Emulator(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    watch = None  # held for as long as we serve: it owns the polling task
+    if settings.parent_pid is not None:
+        # Before any environment or cgroup exists: a parent already gone stops us at once.
+        watch = ParentWatch(settings.parent_pid, stop.set)
+        watch.start()
+    else:
+        loop.add_signal_handler(signal.SIGHUP, stop.set)  # the terminal it ran in was closed
+    emulator = Emulator(settings)
     try:
         port = await emulator.start()
         print(f"lambench emulator listening on http://{HOST}:{port} cpu_mode={emulator.cpu_mode}", flush=True)

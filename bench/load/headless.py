@@ -3,7 +3,13 @@
 This is Locust's documented library use (Environment, local runner, start, quit); the
 collector is attached to the same Environment's events, so nothing measured is lost when the
 run ends early (Ctrl-C): whatever was recorded is flushed on the way out. The run's figures are
-made afterwards, from the store (bench/outputs.py), once the API Gateway join is done.
+made afterwards, from the store (bench/outputs.py), once the API Gateway join is done. On a
+terminal the progress is a live bar; in a log (CI), a plain line every 10 s (progress.py).
+
+On Ctrl-C the users stop as at the end of the run: each finishes the invoke it is in (the target
+runs it and bills it either way), while the emulator, in a session of its own, never saw the
+signal (bench/targets/local.py). A second Ctrl-C stops the users at once; the store is flushed
+and closed whatever happens.
 
 With ``settings.rps`` the load is open loop (bench/load/openloop.py): ``users`` becomes the floor
 of the users the rate needs, and the result carries the open-loop facts (late and missed arrivals).
@@ -22,6 +28,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from .apigw_user import ApiGatewayUser
 from .openloop import OPEN_LOOP_ATTR, OpenLoop, describe, plan_users
 from .plugin import collector_for
+from .progress import PLAIN_EVERY_S, progress_line
 from .settings import LoadSettings
 from .users import LambdaUser
 
@@ -88,12 +95,17 @@ def run_load(
     interrupted = False
     try:
         runner.start(users, spawn_rate=spawn_rate)
-        _wait_with_progress(env, run_time_s, started, console)
+        if console is not None and not console.is_terminal:
+            _wait_with_log_lines(collector, run_time_s, started, console)
+        else:
+            _wait_with_progress(env, run_time_s, started, console)
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        runner.quit()
-        collector.close()
+        try:
+            _stop_users(runner, console)
+        finally:
+            collector.close()
     total = env.stats.total
     facts = open_loop.facts() if open_loop is not None else None
     if facts is not None and console is not None:
@@ -101,6 +113,29 @@ def run_load(
     return LoadResult(
         collector.store.count, total.num_requests, total.num_failures, time.monotonic() - started, interrupted, facts
     )
+
+
+def _stop_users(runner, console) -> None:
+    """Let each user finish its invoke (up to the stop timeout); a second Ctrl-C does not wait."""
+    try:
+        runner.quit()
+    except KeyboardInterrupt:
+        if console is not None:
+            console.print("[yellow]interrupted again: stopping the users without waiting for their invokes[/]")
+        runner.environment.stop_timeout = 0  # Locust then kills the users' greenlets
+        runner.quit()
+
+
+def _wait_with_log_lines(collector, run_time_s: float, started: float, console) -> None:
+    """Without a terminal (a CI log): one plain line every PLAIN_EVERY_S seconds and at the end."""
+    next_line = PLAIN_EVERY_S
+    while (elapsed := time.monotonic() - started) < run_time_s:
+        if elapsed >= next_line:
+            console.print(progress_line(collector.stats, elapsed, run_time_s), markup=False, highlight=False,
+                          soft_wrap=True)  # fmt: skip
+            next_line += PLAIN_EVERY_S
+        gevent.sleep(min(0.5, max(run_time_s - elapsed, 0.01)))
+    console.print(progress_line(collector.stats, run_time_s, run_time_s), markup=False, highlight=False, soft_wrap=True)
 
 
 def _wait_with_progress(env, run_time_s: float, started: float, console) -> None:

@@ -4,11 +4,17 @@ The emulator prints one ready line with its port into its log file (a file, not 
 that a chatty emulator can never block on a full pipe); until then we wait, and if it dies
 first its own output becomes the error. On exit it gets SIGTERM, which makes it remove every
 execution environment it started.
+
+It runs in a session of its own, so a terminal's Ctrl-C (sent to the whole foreground process
+group) reaches only us: the load stops first, its in-flight invokes finish and are recorded, and
+only then is the emulator stopped (bench/run.py's order). It gets our pid (``--parent-pid``) and
+stops by itself when we are gone, even after a SIGKILL that gave us no chance to stop it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -50,11 +56,13 @@ class LocalEmulator:
 def start_emulator(log_path: Path, port: int = 0, extra_args: tuple[str, ...] = ()) -> LocalEmulator:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") as log:
+        command = [sys.executable, "-m", "bench.emulator", "--port", str(port), "--parent-pid", str(os.getpid())]
         process = subprocess.Popen(
-            [sys.executable, "-m", "bench.emulator", "--port", str(port), *extra_args],
+            [*command, *extra_args],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
