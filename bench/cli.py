@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import traceback
 from pathlib import Path
+from typing import NoReturn
 
 from .errors import UserError
 
 EXIT_USAGE = 2
+# Exit 1 means a gate failed, and nothing else (CI reads it so): a run that could not be made
+# (AWS refused a call, or lambench itself broke) exits 3.
+EXIT_RUN_FAILED = 3
 
 
 def _config_path(args) -> Path:
@@ -31,6 +37,8 @@ def cmd_run(args) -> int:
     if gates is not None:
         _check_gate_targets(gates, config)
     console = Console(stderr=False)
+    # A CI timeout sends SIGTERM first: stop as Ctrl-C does (load, then emulator), and report.
+    signal.signal(signal.SIGTERM, _interrupt)
     output = run_benchmark(config, console)
     _print_outputs(console, output.outputs)
     if output.interrupted:
@@ -39,6 +47,10 @@ def cmd_run(args) -> int:
     if output.interrupted:
         return 130
     return 0 if gates is None else _gate(args, output.outputs.run_dir, gates)
+
+
+def _interrupt(signum, _frame) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def cmd_gate(args) -> int:
@@ -122,6 +134,12 @@ def _print_outputs(console, outputs) -> None:
     console.print(f"summary: {outputs.summary_json}, {outputs.markdown.name}, {outputs.csv.name}")
 
 
+def cmd_tune(args) -> int:
+    from .tune import main as tune_main
+
+    return tune_main(args)
+
+
 def cmd_emulator(args) -> int:
     # The emulator is its own process (DESIGN.md): nothing outside bench/emulator imports it.
     os.execv(sys.executable, [sys.executable, "-m", "bench.emulator", *args.emulator_args])
@@ -144,10 +162,17 @@ def cmd_deploy(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as lambench's one line (no usage block), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("lambench").strip()
+        where = f"{command}: " if command else ""
+        self.exit(EXIT_USAGE, f"lambench: error: {where}{message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="lambench", description="Load-test and benchmark AWS Lambda functions across memory sizes."
-    )
+    parser = _Parser(prog="lambench", description="Load-test and benchmark AWS Lambda functions across memory sizes.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     config_help = "the benchmark file (default ./bench.toml, or $LAMBENCH_CONFIG)"
     default_config = os.environ.get("LAMBENCH_CONFIG", "bench.toml")
@@ -187,6 +212,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="decide with FILE's [traffic] and [decision] (FILE may hold only those); default: their defaults",
     )  # fmt: skip
     report.set_defaults(func=cmd_report)
+
+    tune = commands.add_parser(
+        "tune", help="power tuning, a drop-in for aws-lambda-power-tuning: one JSON object on stdout"
+    )
+    tune.add_argument("input", nargs="?", metavar="INPUT.json", help="aws-lambda-power-tuning's execution input")
+    tune.add_argument("-c", "--config", metavar="FILE", help="tune FILE's [function] at its [variants] sizes instead")
+    tune.add_argument("--endpoint", help="where lambdaARN lives: a Lambda endpoint URL (the emulator) or aws "
+                      "(the default for INPUT.json)")  # fmt: skip
+    tune.add_argument("--mode", choices=("adaptive", "exhaustive"), default="adaptive",
+                      help="adaptive: stop when the pick is sure (default); exhaustive: APLT's protocol")  # fmt: skip
+    tune.add_argument("--num", type=int, help="calls per size (overrides the input's num; default 50 with -c)")
+    tune.add_argument("--max-invocations", type=int, help="adaptive budget (default: num x sizes, APLT's own)")
+    tune.add_argument("--max-usd", type=float, help="adaptive budget in USD at list prices, checked per batch")
+    tune.add_argument("--confidence", type=float, default=0.95, help="of the separation test (default 0.95)")
+    tune.add_argument("--tolerance", type=float, default=0.05,
+                      help="adaptive also stops when the two best are within this share (default 0.05)")  # fmt: skip
+    tune.add_argument("--reports", metavar="DIR", help="where the run folder goes (default reports/)")
+    tune.set_defaults(func=cmd_tune)
 
     emulator = commands.add_parser(
         "emulator", add_help=False, help="run the bundled local Lambda emulator on 127.0.0.1 (--help for its options)"
@@ -255,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # botocore's, named here lazily: importing botocore early breaks gevent
         message = _aws_failure(err)
         if message is None:
-            raise
+            traceback.print_exc()  # a bug of ours: its traceback is what a report of it needs
+            return _fail(f"internal error ({type(err).__name__}): please report it", EXIT_RUN_FAILED)
         return _fail(*message)
 
 
@@ -266,7 +310,7 @@ def _fail(message: str, code: int) -> int:
 
 def _aws_failure(err: Exception) -> tuple[str, int] | None:
     """One line for the AWS client's failures: unreachable endpoints and missing credentials are
-    the user's configuration (exit 2); anything AWS refused is a failed run (exit 1)."""
+    the user's configuration (exit 2); anything AWS refused is a failed run (exit 3)."""
     from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
 
     if isinstance(err, EndpointConnectionError):
@@ -277,7 +321,7 @@ def _aws_failure(err: Exception) -> tuple[str, int] | None:
     if isinstance(err, (NoCredentialsError, NoRegionError)):
         return f'target.kind = "aws": {err} (configure the AWS CLI, or set AWS_PROFILE)', EXIT_USAGE
     if isinstance(err, ClientError):
-        return str(err), 1
+        return str(err), EXIT_RUN_FAILED
     return None
 
 

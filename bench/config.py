@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .awsfacts import SYNC_PAYLOAD_LIMIT_BYTES
 from .decide.settings import (
     DAYS_PER_MONTH,
     SECONDS_PER_DAY,
@@ -25,7 +26,14 @@ from .decide.settings import (
 )
 from .errors import UserError
 from .gate.settings import GateSettings, parse_gates_table
-from .targets import FunctionSpec, architecture_problem, memory_sizes_problem, name_problem, timeout_problem
+from .targets import (
+    FunctionSpec,
+    architecture_problem,
+    memory_sizes_problem,
+    name_problem,
+    region_problem,
+    timeout_problem,
+)
 
 TARGET_KINDS = ("local", "aws")
 PYTHON_RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
@@ -185,11 +193,17 @@ def _where(path: Path) -> str:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"{_where(path)}: no such file (write one, or pass -c/--config FILE)") from None
     except tomllib.TOMLDecodeError as err:
         raise UserError(f"{_where(path)}: not valid TOML: {err}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{_where(path)}: not UTF-8 text (a TOML file must be UTF-8)") from None
+    except IsADirectoryError:
+        raise UserError(f"{_where(path)}: is a folder (give the benchmark file, e.g. bench.toml)") from None
+    except OSError as err:
+        raise UserError(f"{_where(path)}: cannot be read ({err.strerror})") from None
 
 
 def load_config(path: Path) -> BenchConfig:
@@ -210,7 +224,7 @@ def parse_config(raw: dict, path: Path, where: str) -> BenchConfig:
         function=_function(_Section(where, "function", top.get("function", dict)), base),
         memory_mb=_variants(_Section(where, "variants", top.get("variants", dict))),
         load=_load(_Section(where, "load", top.get("load", dict, {}))),
-        reports_dir=base / _Section(where, "report", top.get("report", dict, {})).get("dir", str, "reports"),
+        reports_dir=_reports_dir(_Section(where, "report", top.get("report", dict, {})), base),
         traffic=traffic,
         decision=decision,
         gates=_gates(raw, where),
@@ -219,6 +233,16 @@ def parse_config(raw: dict, path: Path, where: str) -> BenchConfig:
 
 def _gates(raw: dict, where: str) -> GateSettings:
     return parse_gates_table(raw["gates"], where) if "gates" in raw else GateSettings(source=where)
+
+
+def _reports_dir(s: _Section, base: Path) -> Path:
+    s.unknown({"dir"})
+    folder = base / s.get("dir", str, "reports")
+    # The nearest existing ancestor must be a folder, or the run could not write its records.
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise s.error(s.name("dir"), s.data.get("dir", "reports"), f"must be a folder ({existing} is a file)")
+    return folder
 
 
 def load_gates_config(path: Path) -> GateSettings:
@@ -310,8 +334,9 @@ def _target(s: _Section) -> TargetConfig:
     if endpoint and not endpoint.startswith(("http://", "https://")):
         raise s.error(s.name("endpoint"), endpoint, "must be an http:// or https:// URL, or empty")
     return TargetConfig(
-        kind=s.choice("kind", TARGET_KINDS, "local"), region=s.get("region", str, "us-east-1"), endpoint=endpoint
-    )
+        kind=s.choice("kind", TARGET_KINDS, "local"), region=s.checked("region", region_problem, "us-east-1"),
+        endpoint=endpoint,
+    )  # fmt: skip
 
 
 def _function(s: _Section, base: Path) -> FunctionConfig:
@@ -347,6 +372,19 @@ def _variants(s: _Section) -> tuple[int, ...]:
     return tuple(sizes)
 
 
+def _payload(s: _Section) -> dict[str, Any]:
+    """[load].payload: JSON values only (TOML also has dates and nan), within Lambda's 6 MB for a sync invoke."""
+    payload = s.get("payload", dict, {})
+    try:
+        size = len(json.dumps(payload, allow_nan=False).encode())
+    except (TypeError, ValueError):
+        raise s.error(s.name("payload"), payload, "must hold JSON values only: no dates or times, nan or inf") from None
+    if size > SYNC_PAYLOAD_LIMIT_BYTES:
+        raise UserError(f"{s.where}: {s.name('payload')}: {size:,} bytes as JSON: must be at most "
+                        f"{SYNC_PAYLOAD_LIMIT_BYTES:,} (Lambda's limit for a synchronous invoke)")  # fmt: skip
+    return payload
+
+
 def _load(s: _Section) -> LoadConfig:
     s.unknown({"users", "spawn_rate", "run_time_s", "payload", "paths", "route", "client", "rps", "seed"})
     paths = s.get("paths", list, ["direct"], "a list of " + ", ".join(LOAD_PATHS))
@@ -365,7 +403,7 @@ def _load(s: _Section) -> LoadConfig:
         users=users,
         spawn_rate=s.number("spawn_rate", 0.1, 10_000, 8.0),
         run_time_s=s.number("run_time_s", 1, 86_400, 60.0),
-        payload=s.get("payload", dict, {}),
+        payload=_payload(s),
         paths=tuple(paths),
         route=route,
         client=s.choice("client", ("fast", "boto3"), "fast"),

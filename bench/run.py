@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import shutil
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +42,17 @@ def run_benchmark(config: BenchConfig, console: Console) -> RunOutput:
     run_id = new_run_id()
     run_dir = config.reports_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
-    _point_latest(config.reports_dir, run_id)
+    try:
+        return _run(config, console, run_id, run_dir)
+    except BaseException:
+        # Failed before measuring anything (the emulator did not start, a deploy was refused):
+        # leave no half-written run folder behind.
+        if not (run_dir / "records.sqlite").exists():
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+
+
+def _run(config: BenchConfig, console: Console, run_id: str, run_dir: Path) -> RunOutput:
     info: dict[str, Any] = {
         "run_id": run_id,
         "started": _now(),
@@ -88,6 +99,7 @@ def run_benchmark(config: BenchConfig, console: Console) -> RunOutput:
         variants = deployer.deploy_variants(spec, config.memory_mb)
         info["memory_by_variant"] = {v.name: v.memory_mb for v in variants}
         write_run_info(run_dir, info)
+        _point_latest(config.reports_dir, run_id)
         settings = LoadSettings(
             function_name=spec.name,
             variants=tuple(v.name for v in variants),

@@ -9,6 +9,8 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 CONFIG = """
@@ -84,7 +86,8 @@ def test_run_writes_report_results_and_records_for_four_variants(tmp_path):
     assert starred == [str(variants[results["cheapest"]]["memory_mb"])], result.stdout
 
 
-def test_an_interrupted_run_keeps_what_it_measured_and_still_reports(tmp_path):
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])  # Ctrl-C, and what a CI timeout sends first
+def test_an_interrupted_run_keeps_what_it_measured_and_still_reports(tmp_path, stop):
     import signal
     import sqlite3
     import time
@@ -113,7 +116,7 @@ def test_an_interrupted_run_keeps_what_it_measured_and_still_reports(tmp_path):
                 except sqlite3.Error:
                     rows = 0
         assert rows >= 50, "the run never got going"
-        process.send_signal(signal.SIGINT)
+        process.send_signal(getattr(signal, stop))
         output, _ = process.communicate(timeout=120)
     finally:
         process.kill()

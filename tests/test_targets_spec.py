@@ -32,7 +32,7 @@ def test_memory_outside_lambda_limits_names_the_field_and_range(bad):
         ({"timeout_s": 901}, "timeout_s = 901: must be 1..900"),
         ({"timeout_s": 0}, "timeout_s = 0: must be 1..900"),
         ({"timeout_s": True}, "timeout_s = True: must be 1..900"),
-        ({"name": ""}, "name = '': must be a non-empty string"),
+        ({"name": ""}, "name = '': must be 1 to 64 letters, digits, hyphens or underscores"),
     ],
 )
 def test_spec_is_validated(kwargs, message):
@@ -48,7 +48,7 @@ def test_spec_is_validated(kwargs, message):
         ("architecture", '"x86"', 'function.architecture = "x86": must be one of x86_64, arm64'),
         ("timeout_s", "901", "function.timeout_s = 901: must be 1..900"),
         ("timeout_s", '"30"', 'function.timeout_s = "30": must be 1..900'),
-        ("name", '""', 'function.name = "": must be a non-empty string'),
+        ("name", '""', 'function.name = "": must be 1 to 64 letters, digits, hyphens or underscores'),
     ],
 )
 def test_bench_toml_is_judged_by_the_same_rules(field, value, expected):

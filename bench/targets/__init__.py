@@ -14,6 +14,7 @@ from bench.targets.spec import (
     memory_problem,
     memory_sizes_problem,
     name_problem,
+    region_problem,
     timeout_problem,
     validate_memory,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "memory_problem",
     "memory_sizes_problem",
     "name_problem",
+    "region_problem",
     "timeout_problem",
     "validate_memory",
     "zip_folder",

@@ -8,6 +8,7 @@ callers can name the value their own way: FunctionSpec and the deployer say
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,9 +26,24 @@ def _is_whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+# Lambda's CreateFunction FunctionName, as a plain name (an ARN names an existing function).
+_FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# A region code: us-east-1, us-gov-west-1, ap-southeast-4, cn-north-1, eu-isoe-west-1.
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
+
+
 def name_problem(name: Any) -> str | None:
-    """None if ``name`` can name a function; else what is allowed."""
-    return None if isinstance(name, str) and name else "must be a non-empty string"
+    """None if ``name`` can name a new function; else what is allowed."""
+    if isinstance(name, str) and _FUNCTION_NAME.match(name):
+        return None
+    return "must be 1 to 64 letters, digits, hyphens or underscores"
+
+
+def region_problem(region: Any) -> str | None:
+    """None if ``region`` is shaped like an AWS region code; else what is allowed."""
+    if isinstance(region, str) and _REGION.match(region):
+        return None
+    return "must be an AWS region code, e.g. us-east-1"
 
 
 def memory_problem(memory_mb: Any) -> str | None:
