@@ -3,36 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from proc_helpers import cgroups_of, children
 
 from bench import awsclient
 from bench.targets import FunctionSpec, VariantDeployer
 from bench.targets.local import start_emulator
 
 FUNCTIONS = Path(__file__).parent / "functions"
-
-
-def _children(pid: int) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.add(int(entry.name))
-    return found
-
-
-def _cgroups_of(pid: int) -> list[Path]:
-    """The emulator's own groups, lambench-<pid>, wherever they are under /sys/fs/cgroup (v1 or v2)."""
-    found = []
-    for folder, subfolders, _ in os.walk("/sys/fs/cgroup"):
-        found += [Path(folder) / name for name in subfolders if name == f"lambench-{pid}"]
-        subfolders[:] = [name for name in subfolders if not name.startswith("lambench-")]
-    return found
 
 
 def test_sigterm_stops_every_environment_process(tmp_path):
@@ -44,17 +23,17 @@ def test_sigterm_stops_every_environment_process(tmp_path):
         pids = {
             json.loads(client.invoke(FunctionName="hello", Qualifier=v.name)["Payload"].read())["pid"] for v in variants
         }
-        assert pids <= _children(emulator.process.pid)
+        assert pids <= children(emulator.process.pid)
         info = emulator.info()
         assert info["environments"] == 2
         uses_cgroups = info["cpu_mode"] == "quota" or info["memory_mode"] == "cgroup"
-        assert bool(_cgroups_of(emulator.process.pid)) == uses_cgroups
+        assert bool(cgroups_of(emulator.process.pid)) == uses_cgroups
     finally:
         emulator.stop()
     assert emulator.process.returncode == 0
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
-    assert _cgroups_of(emulator.process.pid) == []
+    assert cgroups_of(emulator.process.pid) == []
 
 
 def _cold(client, name: str, qualifier: str, payload: dict | None = None) -> bool:

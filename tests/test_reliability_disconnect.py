@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from botocore.config import Config
 from botocore.exceptions import ClientError, ReadTimeoutError
+from proc_helpers import eventually
 
 from bench import awsclient
 from bench.collect import parse_report_line
@@ -73,15 +74,6 @@ def _events(logs, group: str, pattern: str) -> list[dict]:
             return found
 
 
-def _eventually(check, deadline_s: float = DEADLINE_S) -> bool:
-    deadline = time.monotonic() + deadline_s
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
-
-
 def _peak_overlap(began: dict[str, int], ended: dict[str, int]) -> int:
     edges = sorted([(t, 1) for t in began.values()] + [(t, -1) for t in ended.values()], key=lambda e: (e[0], e[1]))
     running = peak = 0
@@ -103,7 +95,7 @@ def test_client_timeouts_leave_each_invocation_to_finish_logged_billed_and_withi
     logs = awsclient.client("logs", emulator.url, "us-east-1", Config(retries={"total_max_attempts": 1}))
     group = f"/aws/lambda/{spec.name}"
     # Each invocation ends in its own time, its caller long gone: wait for all of them.
-    assert _eventually(lambda: len(_events(logs, group, '"REPORT RequestId"')) >= TIMEOUTS)
+    assert eventually(lambda: len(_events(logs, group, '"REPORT RequestId"')) >= TIMEOUTS, DEADLINE_S)
     reports = [parse_report_line(e["message"]) for e in _events(logs, group, '"REPORT RequestId"')]
     assert len(reports) == TIMEOUTS and len({r.request_id for r in reports}) == TIMEOUTS
     # Billed for the whole sleep, not for the moment the caller left.

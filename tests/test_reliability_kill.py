@@ -22,11 +22,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
 import pytest
+from proc_helpers import alive, cgroups_of, cmdline, descendants, eventually
 from test_emulator_resources import host_has_cgroup
 
 from bench import awsclient
@@ -61,60 +61,6 @@ dir = "{reports}"
 
 
 # ---- processes and cgroups, read from /proc and /sys/fs/cgroup ----------------------------------
-def _process_table() -> dict[int, tuple[int, str]]:
-    """pid -> (parent pid, state letter) for every process."""
-    table = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            table[int(entry.name)] = (int(fields[1]), fields[0])
-    return table
-
-
-def _descendants(root: int) -> set[int]:
-    table = _process_table()
-    found, frontier = set(), {root}
-    while frontier:
-        frontier = {pid for pid, (ppid, _) in table.items() if ppid in frontier} - found
-        found |= frontier
-    return found
-
-
-def _alive(pid: int) -> bool:
-    """Running, not a zombie waiting for its parent to reap it."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
-def _cgroups_of(emulator_pid: int) -> list[Path]:
-    """The emulator's groups, lambench-<pid>, wherever they are under /sys/fs/cgroup (v1 or v2)."""
-    found = []
-    for folder, subfolders, _ in os.walk("/sys/fs/cgroup"):
-        found += [Path(folder) / name for name in subfolders if name == f"lambench-{emulator_pid}"]
-        subfolders[:] = [name for name in subfolders if not name.startswith("lambench-")]
-    return found
-
-
-def _eventually(check: Callable[[], bool], deadline_s: float = DEADLINE_S) -> bool:
-    deadline = time.monotonic() + deadline_s
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
 
 
 def _run_dirs(reports: Path) -> list[Path]:
@@ -158,7 +104,7 @@ def _wait_for_records(run: subprocess.Popen, reports: Path, at_least: int) -> No
         assert run.poll() is None, run.communicate()[0][-3000:]
         return _rows(reports) >= at_least
 
-    assert _eventually(going, 120), "the run never got going"
+    assert eventually(going, 120), "the run never got going"
 
 
 # ---- the attacks ---------------------------------------------------------------------------------
@@ -168,22 +114,22 @@ def test_a_sigkilled_run_leaves_no_process_and_no_cgroup_and_its_records_open(tm
     run = _start_run(tmp_path, "lambench-killed", "escaper", "{ spawn = true }", users=2)
     try:
         _wait_for_records(run, reports, 20)
-        (emulator,) = [pid for pid in _descendants(run.pid) if "bench.emulator" in _cmdline(pid)]
-        tree = _descendants(run.pid)
-        environments = _descendants(emulator)
+        (emulator,) = [pid for pid in descendants(run.pid) if "bench.emulator" in cmdline(pid)]
+        tree = descendants(run.pid)
+        environments = descendants(emulator)
         assert environments, "the emulator runs its environments as its own descendants"
-        uses_cgroups = bool(_cgroups_of(emulator))
+        uses_cgroups = bool(cgroups_of(emulator))
         run.kill()
         run.wait()
     finally:
         if run.poll() is None:
             run.kill()
         run.communicate()
-    assert _eventually(lambda: not [pid for pid in tree if _alive(pid)]), [
-        (pid, _cmdline(pid)) for pid in tree if _alive(pid)
+    assert eventually(lambda: not [pid for pid in tree if alive(pid)], DEADLINE_S), [
+        (pid, cmdline(pid)) for pid in tree if alive(pid)
     ]
     if uses_cgroups:
-        assert _eventually(lambda: not _cgroups_of(emulator)), _cgroups_of(emulator)
+        assert eventually(lambda: not cgroups_of(emulator), DEADLINE_S), cgroups_of(emulator)
     # SQLite recovers whatever the kill interrupted; at most one flush interval is missing.
     (run_dir,) = _run_dirs(reports)
     with closing(sqlite3.connect(run_dir / "records.sqlite")) as conn:
@@ -231,14 +177,14 @@ def test_a_sigkilled_emulator_takes_its_environments_and_the_next_start_sweeps_w
         served = _call(client, qualifier, {"spawn": True})
         first.process.kill()
         first.process.wait()
-        assert _eventually(lambda: not _alive(served["pid"])), "the environment outlived its emulator"
+        assert eventually(lambda: not alive(served["pid"]), DEADLINE_S), "the environment outlived its emulator"
         # Its child left the environment's session: only the dead emulator's cgroup still knows it.
-        assert _alive(served["child"]) and _cgroups_of(first.process.pid), "nothing left to sweep"
+        assert alive(served["child"]) and cgroups_of(first.process.pid), "nothing left to sweep"
     finally:
         first.stop()
     with start_emulator(tmp_path / "second.log"):
-        assert _eventually(lambda: not _alive(served["child"]))
-        assert _eventually(lambda: not _cgroups_of(first.process.pid))
+        assert eventually(lambda: not alive(served["child"]), DEADLINE_S)
+        assert eventually(lambda: not cgroups_of(first.process.pid), DEADLINE_S)
 
 
 @needs_cgroups
@@ -247,11 +193,11 @@ def test_a_child_in_its_own_session_goes_when_the_emulator_stops(tmp_path):
     try:
         client, qualifier = _escaper(emulator)
         child = _call(client, qualifier, {"spawn": True})["child"]
-        assert _alive(child)
+        assert alive(child)
     finally:
         emulator.stop()
-    assert _eventually(lambda: not _alive(child))
-    assert _cgroups_of(emulator.process.pid) == []
+    assert eventually(lambda: not alive(child), DEADLINE_S)
+    assert cgroups_of(emulator.process.pid) == []
 
 
 @needs_cgroups
@@ -259,9 +205,11 @@ def test_a_child_in_its_own_session_goes_when_its_environment_is_reclaimed(tmp_p
     with start_emulator(tmp_path / "emulator.log", extra_args=("--idle-timeout", "1")) as emulator:
         client, qualifier = _escaper(emulator)
         served = _call(client, qualifier, {"spawn": True})
-        assert _eventually(lambda: emulator.info()["environments"] == 0), "the idle environment was never reclaimed"
-        assert _eventually(lambda: not _alive(served["child"]))
-        assert not _alive(served["pid"])
+        assert eventually(lambda: emulator.info()["environments"] == 0, DEADLINE_S), (
+            "the idle environment was never reclaimed"
+        )
+        assert eventually(lambda: not alive(served["child"]), DEADLINE_S)
+        assert not alive(served["pid"])
 
 
 @needs_cgroups
@@ -270,7 +218,7 @@ def test_a_child_in_its_own_session_goes_when_its_runtime_exits(tmp_path):
         client, qualifier = _escaper(emulator)
         child = _call(client, qualifier, {"spawn": True})["child"]
         assert _call(client, qualifier, {"exit": True})["errorType"] == "Runtime.ExitError"
-        assert _eventually(lambda: not _alive(child))
+        assert eventually(lambda: not alive(child), DEADLINE_S)
         # The emulator goes on serving: the next invoke gets a new environment.
         assert _call(client, qualifier, {})["error"] is None
 
