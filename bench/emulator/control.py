@@ -1,12 +1,16 @@
 """The control-plane subset of the Lambda API: functions, configuration, versions, aliases.
 
 Handlers validate, delegate to the registry and return AWS's JSON shapes, so that boto3 (and
-its waiters) work unchanged against this emulator.
+its waiters) work unchanged against this emulator. Validation follows Lambda's: a function name,
+handler or environment that Lambda refuses is refused here with AWS's error, rather than
+accepted and failing every later invoke.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 import uuid
 from typing import Any
 
@@ -21,7 +25,7 @@ from ..awsfacts import (
     TIMEOUT_MAX_S,
     TIMEOUT_MIN_S,
 )
-from .apierrors import conflict, invalid, not_found
+from .apierrors import conflict, invalid, not_found, read_body, unparsable, validation
 from .registry import LATEST, Alias, FunctionVersion, Registry, function_arn, split_function_name
 
 API = "/2015-03-31/functions"
@@ -36,27 +40,160 @@ RUNTIMES = (
     "provided.al2023",
     "provided.al2",
 )
+# Request size limits as AWS states them in its 413s. A direct upload's zip is 50 MB, which is
+# this much once base64-encoded in the JSON body; a configuration update is small.
+CODE_REQUEST_LIMIT = 69_905_067
+CONFIGURATION_REQUEST_LIMIT = 5120
+OTHER_REQUEST_LIMIT = 6 * 1024 * 1024  # the emulator's own bound for the small control-plane bodies
+
+# CreateFunction's FunctionName (API reference): a name, or an ARN ending in one; the name
+# itself is 1-64 characters of [a-zA-Z0-9-_] (FACTS.md).
+CREATE_NAME_PATTERN = (
+    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)"
+)
+CREATE_NAME = re.compile(CREATE_NAME_PATTERN)
+NAME_INPUT_MAX = 140
+NAME_MAX = 64
+HANDLER_PATTERN = r"[^\s]+"
+HANDLER_MAX = 128
+DESCRIPTION_MAX = 256
+# Environment variables (docs: lambda/latest/dg/configuration-envvars.html): names match this,
+# the variables object stored as compact JSON is at most 4 KB, and these names are Lambda's own.
+ENV_NAME_PATTERN = "[a-zA-Z]([a-zA-Z0-9_])+"
+ENV_NAME = re.compile(ENV_NAME_PATTERN)
+ENV_LIMIT_BYTES = 4096
+RESERVED_VARIABLES = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+        "TZ",
+    }
+)
+ENV_REFUSED = (
+    "Lambda was unable to configure your environment variables because the environment variables you have provided"
+)
 
 
 def _memory(value) -> int:
-    if not isinstance(value, int) or not MEMORY_MIN_MB <= value <= MEMORY_MAX_MB:
+    if isinstance(value, bool) or not isinstance(value, int) or not MEMORY_MIN_MB <= value <= MEMORY_MAX_MB:
         raise invalid(f"MemorySize {value!r}: must be an integer from {MEMORY_MIN_MB} to {MEMORY_MAX_MB}")
     return value
 
 
 def _timeout(value) -> int:
-    if not isinstance(value, int) or not TIMEOUT_MIN_S <= value <= TIMEOUT_MAX_S:
+    if isinstance(value, bool) or not isinstance(value, int) or not TIMEOUT_MIN_S <= value <= TIMEOUT_MAX_S:
         raise invalid(f"Timeout {value!r}: must be an integer from {TIMEOUT_MIN_S} to {TIMEOUT_MAX_S}")
     return value
 
 
-async def json_body(request: web.Request) -> dict:
+def _function_name(value: object) -> str:
+    """The name CreateFunction creates, from a name or an ARN."""
+    if not isinstance(value, str) or not value:
+        raise invalid("FunctionName is required")
+    if len(value) > NAME_INPUT_MAX:
+        raise validation("functionName", f"Member must have length less than or equal to {NAME_INPUT_MAX}", value)
+    match = CREATE_NAME.fullmatch(value)
+    if match is None:
+        pattern = f"Member must satisfy regular expression pattern: {CREATE_NAME_PATTERN}"
+        raise validation("functionName", pattern, value)
+    name = match.groups()[-1]  # the pattern's last group is the name itself
+    if len(name) > NAME_MAX:
+        # Lambda answers this one as InvalidParameterValueException, with the validation wording.
+        raise invalid(
+            f"1 validation error detected: Value '{name}' at 'functionName' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {NAME_MAX}"
+        )
+    return name
+
+
+def _handler(value: object) -> str:
+    if not isinstance(value, str):
+        raise unparsable("Handler must be a string")
+    if len(value) > HANDLER_MAX:
+        raise validation("handler", f"Member must have length less than or equal to {HANDLER_MAX}", value)
+    if not re.fullmatch(HANDLER_PATTERN, value):
+        raise validation("handler", f"Member must satisfy regular expression pattern: {HANDLER_PATTERN}", value)
+    if "\0" in value:
+        # The pattern lets NUL through, but no process can be started with it in its argv.
+        raise invalid("Handler must not contain a NUL character")
+    return value
+
+
+def _description(value: object) -> str:
+    if not isinstance(value, str):
+        raise unparsable("Description must be a string")
+    if len(value) > DESCRIPTION_MAX:
+        raise validation("description", f"Member must have length less than or equal to {DESCRIPTION_MAX}", value)
+    return value
+
+
+def _environment(value: object) -> dict[str, str]:
+    """Environment.Variables, checked as Lambda checks them: names, reserved names, 4 KB."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise unparsable("Environment must be an object")
+    variables = value.get("Variables") or {}
+    if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
+        raise unparsable("Environment.Variables must be an object of strings")
+    if not all(ENV_NAME.fullmatch(name) for name in variables):
+        raise validation(
+            "environment.variables",
+            f"Map keys must satisfy constraint: [Member must satisfy regular expression pattern: {ENV_NAME_PATTERN}]",
+        )
+    reserved = sorted(RESERVED_VARIABLES.intersection(variables))
+    if reserved:
+        raise invalid(
+            f"{ENV_REFUSED} contains reserved keys that are currently not supported for modification. "
+            f"Reserved keys used in this request: {', '.join(reserved)}"
+        )
+    measured = len(json.dumps(variables, separators=(",", ":"), ensure_ascii=False).encode())
+    if measured > ENV_LIMIT_BYTES:
+        # AWS quotes the measured string itself; its values may be secrets, so only its size here.
+        raise invalid(f"{ENV_REFUSED} exceeded the 4KB limit. String measured: {measured} bytes")
+    with_nul = sorted(name for name, text in variables.items() if "\0" in text)
+    if with_nul:
+        # No process can carry NUL in its environment; the emulator refuses it up front.
+        raise invalid(f"{ENV_REFUSED} contain a NUL character in: {', '.join(with_nul)}")
+    return dict(variables)
+
+
+def _zip_file(code: object) -> str:
+    if not isinstance(code, dict):
+        raise unparsable("Code must be an object")
+    zip_file = code.get("ZipFile")
+    if zip_file is None:
+        raise invalid("Code.ZipFile is required: this emulator takes ZIP packages only")
+    if not isinstance(zip_file, str):
+        raise unparsable("Code.ZipFile must be a base64-encoded string")
+    return zip_file
+
+
+async def json_body(request: web.Request, limit: int = OTHER_REQUEST_LIMIT, operation: str = "") -> dict:
+    """The request's JSON object, read up to the operation's size limit."""
+    raw = await read_body(request, limit, operation or request.match_info.route.name or request.path)
     try:
-        body = await request.json()
-    except ValueError:
-        raise invalid("The request body is not valid JSON") from None
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise unparsable(str(err)) from None
     if not isinstance(body, dict):
-        raise invalid("The request body must be a JSON object")
+        raise unparsable("the request body must be a JSON object")
     return body
 
 
@@ -91,34 +228,38 @@ class ControlPlane:
         return self.registry.get(name), request.query.get("Qualifier") or qualifier
 
     async def create_function(self, request: web.Request) -> web.Response:
-        body = await json_body(request)
-        name = body.get("FunctionName")
-        if not name or not isinstance(name, str):
-            raise invalid("FunctionName is required")
+        body = await json_body(request, CODE_REQUEST_LIMIT, "CreateFunction")
+        name = _function_name(body.get("FunctionName"))
         runtime = body.get("Runtime", "")
         if runtime not in RUNTIMES:
             raise invalid(f"Runtime {runtime!r}: this emulator runs {', '.join(RUNTIMES)}")
         architectures = body.get("Architectures") or ["x86_64"]
         if len(architectures) != 1 or architectures[0] not in ARCHITECTURES:
             raise invalid(f"Architectures {architectures!r}: must be one of {ARCHITECTURES}")
-        zip_file = (body.get("Code") or {}).get("ZipFile")
-        if not zip_file:
-            raise invalid("Code.ZipFile is required: this emulator takes ZIP packages only")
-        code_dir, sha, size = self.registry.unpack(zip_file)
+        zip_file = _zip_file(body.get("Code"))
+        handler = _handler(body["Handler"]) if "Handler" in body else ""
+        memory_mb = _memory(body.get("MemorySize", MEMORY_DEFAULT_MB))
+        timeout_s = _timeout(body.get("Timeout", TIMEOUT_DEFAULT_S))
+        environment = _environment(body.get("Environment"))
+        description = _description(body.get("Description", ""))
+        if name in self.registry.functions:
+            # Before the code is unpacked: a name taken is refused without writing a byte.
+            raise conflict(f"Function already exist: {name}")
+        code_dir, sha, size = await self.registry.unpack(zip_file)
         version = FunctionVersion(
             name=name,
             version=LATEST,
             runtime=runtime,
-            handler=body.get("Handler", ""),
+            handler=handler,
             role=body.get("Role", ""),
-            memory_mb=_memory(body.get("MemorySize", MEMORY_DEFAULT_MB)),
-            timeout_s=_timeout(body.get("Timeout", TIMEOUT_DEFAULT_S)),
-            environment=dict((body.get("Environment") or {}).get("Variables") or {}),
+            memory_mb=memory_mb,
+            timeout_s=timeout_s,
+            environment=environment,
             architecture=architectures[0],
             code_dir=code_dir,
             code_sha256=sha,
             code_size=size,
-            description=body.get("Description", ""),
+            description=description,
         )
         self.registry.create(version)
         function = self.registry.functions[name]
@@ -163,17 +304,20 @@ class ControlPlane:
 
     async def update_configuration(self, request: web.Request) -> web.Response:
         function, _ = self._function(request)
-        body = await json_body(request)
+        body = await json_body(request, CONFIGURATION_REQUEST_LIMIT, "UpdateFunctionConfiguration")
         changes: dict[str, Any] = {}
         if "MemorySize" in body:
             changes["memory_mb"] = _memory(body["MemorySize"])
         if "Timeout" in body:
             changes["timeout_s"] = _timeout(body["Timeout"])
         if "Environment" in body:
-            changes["environment"] = dict((body["Environment"] or {}).get("Variables") or {})
-        for field, key in (("handler", "Handler"), ("description", "Description"), ("role", "Role")):
-            if key in body:
-                changes[field] = body[key]
+            changes["environment"] = _environment(body["Environment"])
+        if "Handler" in body:
+            changes["handler"] = _handler(body["Handler"])
+        if "Description" in body:
+            changes["description"] = _description(body["Description"])
+        if "Role" in body:
+            changes["role"] = body["Role"]
         if "Runtime" in body:
             if body["Runtime"] not in RUNTIMES:
                 raise invalid(f"Runtime {body['Runtime']!r}: this emulator runs {', '.join(RUNTIMES)}")
@@ -182,10 +326,10 @@ class ControlPlane:
 
     async def update_code(self, request: web.Request) -> web.Response:
         function, _ = self._function(request)
-        body = await json_body(request)
-        if not body.get("ZipFile"):
+        body = await json_body(request, CODE_REQUEST_LIMIT, "UpdateFunctionCode")
+        if body.get("ZipFile") is None:
             raise invalid("ZipFile is required: this emulator takes ZIP packages only")
-        code_dir, sha, size = self.registry.unpack(body["ZipFile"])
+        code_dir, sha, size = await self.registry.unpack(body["ZipFile"])
         response = await self._replace_latest(function, {"code_dir": code_dir, "code_sha256": sha, "code_size": size})
         if body.get("Publish"):
             function.publish()

@@ -6,6 +6,10 @@
   attempt writes its own START/END/REPORT under the same request id). A throttled event waits
   and tries again, as Lambda's internal queue does.
 - DryRun: 204.
+Lambda's limits hold here as on AWS: a payload must be JSON (else 400
+InvalidRequestContentException) and within 6 MB synchronous or the Event limit (else the typed
+413, read no further than the limit); a response over 6,291,556 bytes becomes the function error
+Function.ResponseSizeTooLarge.
 The emulator also says which kind of environment served a call, in X-Lambench-Initialization-Type
 (on-demand or provisioned-concurrency); AWS has no such header.
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import random
 import uuid
 from dataclasses import dataclass
@@ -23,7 +28,7 @@ from aiohttp import web
 from ..awsfacts import LOG_TAIL_BYTES
 from ..awsfacts import SYNC_PAYLOAD_LIMIT_BYTES as SYNC_PAYLOAD_LIMIT
 from . import logformat
-from .apierrors import LambdaApiError, invalid
+from .apierrors import LambdaApiError, invalid, read_body, unparsable
 from .pool import EnvironmentPool
 from .registry import FunctionVersion, Registry, split_function_name
 
@@ -33,6 +38,28 @@ INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 INIT_TYPE_HEADER = "X-Lambench-Initialization-Type"
 THROTTLED_EVENT_RETRY_S = 1.0
 THROTTLED_EVENT_GIVE_UP_S = 6 * 3600.0
+# What Lambda's own error message names as the response limit: 6 MiB and 100 bytes.
+RESPONSE_LIMIT_BYTES = 6_291_556
+RESPONSE_TOO_LARGE = json.dumps(
+    {
+        "errorMessage": f"Response payload size exceeded maximum allowed payload size ({RESPONSE_LIMIT_BYTES} bytes).",
+        "errorType": "Function.ResponseSizeTooLarge",
+    }
+).encode()
+# Parsing a payload this large would hold up the event loop for milliseconds: a thread does it.
+PARSE_IN_THREAD_BYTES = 256 * 1024
+
+
+def _check_json(payload: bytes) -> None:
+    """Refuse what Lambda cannot parse as JSON (its parser takes no NaN or Infinity either)."""
+    try:
+        json.loads(payload.decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError) as err:
+        raise unparsable(f"Could not parse payload into json: {err}") from None
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"Non-standard token '{name}'")
 
 
 @dataclass(frozen=True)
@@ -60,14 +87,7 @@ class InvokeApi:
         invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
         if invocation_type not in INVOCATION_TYPES:
             raise invalid(f"X-Amz-Invocation-Type {invocation_type!r}: must be one of {INVOCATION_TYPES}")
-        payload = await request.read()
-        limit = self.settings.async_payload_limit if invocation_type == "Event" else SYNC_PAYLOAD_LIMIT
-        if len(payload) > limit:
-            raise LambdaApiError(
-                413,
-                "RequestEntityTooLargeException",
-                f"Request must be smaller than {limit} bytes for the InvokeFunction operation",
-            )
+        payload = await self._payload(request, invocation_type)
         headers = {"X-Amz-Executed-Version": version.version}
         if invocation_type == "DryRun":
             return web.Response(status=204, headers=headers)
@@ -84,12 +104,35 @@ class InvokeApi:
                 INIT_TYPE_HEADER: outcome.init_type,
             }
         )
-        if outcome.function_error:
+        body, function_error = outcome.body, outcome.function_error
+        if len(body) > RESPONSE_LIMIT_BYTES:
+            # Lambda answers 200 with the function error; the invocation itself ran and was billed.
+            body, function_error = RESPONSE_TOO_LARGE, True
+        if function_error:
             headers["X-Amz-Function-Error"] = "Unhandled"
         if request.headers.get("X-Amz-Log-Type") == "Tail":
             tail = logformat.tail(outcome.log_lines, LOG_TAIL_BYTES)
             headers["X-Amz-Log-Result"] = base64.b64encode(tail).decode()
-        return web.Response(status=200, body=outcome.body, headers=headers, content_type="application/json")
+        return web.Response(status=200, body=body, headers=headers, content_type="application/json")
+
+    async def _payload(self, request: web.Request, invocation_type: str) -> bytes:
+        """The payload, read no further than its limit, and checked to be JSON."""
+        if invocation_type != "Event":
+            payload = await read_body(request, SYNC_PAYLOAD_LIMIT, "InvokeFunction")
+        else:
+            limit = self.settings.async_payload_limit
+            try:
+                payload = await read_body(request, limit, "InvokeFunction")
+            except LambdaApiError:
+                size = request.content_length if request.content_length is not None else "The"
+                message = f"{size} byte payload is too large for the Event invocation type (limit {limit} bytes)"
+                raise LambdaApiError(413, "RequestEntityTooLargeException", message) from None
+        if payload:  # an empty payload is allowed: the handler gets {}
+            if len(payload) > PARSE_IN_THREAD_BYTES:
+                await asyncio.to_thread(_check_json, payload)
+            else:
+                _check_json(payload)
+        return payload
 
     def _spawn(self, coroutine) -> None:
         task = asyncio.ensure_future(coroutine)

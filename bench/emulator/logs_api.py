@@ -10,9 +10,13 @@ The wire format is AWS's JSON protocol: ``POST /`` with ``X-Amz-Target:
 Logs_20140328.<Operation>`` and an ``application/x-amz-json-1.1`` body; errors are HTTP 400
 with ``{"__type": ..., "message": ...}``, from which boto3 raises its modelled exceptions.
 
+A page of events holds at most 1 MB of messages (and at most 10,000 events), as on AWS, so a
+function that printed megabytes is read back over several pages.
+
 Differences from AWS, on purpose: events are searchable the moment they are written (no
-ingestion delay); a group keeps its newest logstore.LOG_EVENTS_KEPT events (no retention by age);
-storedBytes is always 0; filter patterns are the text subset in filterpattern.py (JSON,
+ingestion delay); the store is bounded in memory rather than retained by age (logstore.py
+says how); a stream's storedBytes is 0 and a group's is what it holds now (messages plus 26
+bytes an event); filter patterns are the text subset in filterpattern.py (JSON,
 space-delimited and regex patterns raise InvalidParameterException); page tokens are
 opaque and only valid for the operation that issued them.
 """
@@ -39,6 +43,7 @@ TARGET_PREFIX = "Logs_20140328"
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 EVENTS_LIMIT = 10_000  # AWS's default and maximum for FilterLogEvents and GetLogEvents
 DESCRIBE_LIMIT = 50  # AWS's default and maximum for DescribeLogStreams and DescribeLogGroups
+PAGE_BYTES = 1024 * 1024  # FilterLogEvents and GetLogEvents return "as many events as fit in 1 MB"
 GET_TOKEN = re.compile(r"^([fb])/(\d+)$")
 
 
@@ -85,9 +90,22 @@ def _describe_group(group: LogGroup) -> dict[str, Any]:
         "metricFilterCount": 0,
         "arn": f"{arn}:*",
         "logGroupArn": arn,
-        "storedBytes": 0,
+        "storedBytes": group.stored_bytes,
         "logGroupClass": "STANDARD",
     }
+
+
+def _fitting(events: list[LogEvent], from_end: bool = False) -> list[LogEvent]:
+    """The events (from the start, or from the end) whose messages fit in one page's bytes; at least one."""
+    ordered = reversed(events) if from_end else iter(events)
+    kept: list[LogEvent] = []
+    size = 0
+    for event in ordered:
+        size += event.size
+        if kept and size > PAGE_BYTES:
+            break
+        kept.append(event)
+    return kept[::-1] if from_end else kept
 
 
 # ---- errors and parameters -----------------------------------------------------------------------
@@ -230,7 +248,8 @@ def filter_log_events(store: LogStore, params: dict[str, Any]) -> dict[str, Any]
     after = 0 if token is None else _decode_token(token, "FilterLogEvents", int)
     # One match beyond the page tells whether another page exists: the last one has no token.
     found = group.search(after, start, end, wanted, pattern.matches, limit + 1)
-    page, more = found[:limit], len(found) > limit
+    page = _fitting(found[:limit])
+    more = len(found) > len(page)
     response: dict[str, Any] = {
         "events": [_filtered_event(event) for event in page],
         "searchedLogStreams": [
@@ -261,6 +280,8 @@ def get_log_events(store: LogStore, params: dict[str, Any]) -> dict[str, Any]:
     token = _get_token(params.get("nextToken"))
     from_head = bool(params.get("startFromHead", False))
     page = _get_page(events, token, from_head, limit)
+    reading_back = token[0] == "b" if token is not None else not from_head
+    page = _fitting(page, from_end=reading_back) if page else page
     if page:
         forward, backward = page[-1].event_id, page[0].event_id
     else:

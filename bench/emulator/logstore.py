@@ -3,8 +3,14 @@
 :class:`LogStore` is the emulator's log sink: every line an execution environment prints,
 and the platform's START/END/REPORT lines, land in log group ``/aws/lambda/<function>``
 under the environment's log stream, as on Lambda; API Gateway's access logs land in groups
-of their own. A group keeps its newest LOG_EVENTS_KEPT events (no retention by age), and
-events are searchable the moment they are written (no ingestion delay).
+of their own. Events are searchable the moment they are written (no ingestion delay).
+
+A line longer than one CloudWatch event (256 KB, counting 26 bytes of overhead) becomes several
+events, as on Lambda. Nothing is retained by age; instead the store is bounded in memory: a
+group keeps its newest LOG_EVENTS_KEPT events, and all groups together hold at most
+LOG_BYTES_KEPT (each event counted as its UTF-8 bytes plus EVENT_MEMORY_BYTES, what one more
+event costs this process). Past that, the group holding the most gives up its oldest events, so
+a function that prints megabytes evicts its own logs before a quiet function's.
 
 This module knows nothing of HTTP or of AWS's wire shapes: logs_api.py validates requests,
 pages the results and answers in the CloudWatch Logs JSON protocol.
@@ -20,6 +26,30 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 LOG_EVENTS_KEPT = 200_000
+LOG_BYTES_KEPT = 64 * 1024 * 1024
+# CloudWatch Logs: an event is at most 256 KB, its message's UTF-8 bytes plus 26 bytes each.
+EVENT_OVERHEAD_BYTES = 26
+EVENT_MESSAGE_MAX_BYTES = 262_144 - EVENT_OVERHEAD_BYTES
+# Measured (tracemalloc, CPython 3.11): an event's object, ids, times, deque slot and str header.
+EVENT_MEMORY_BYTES = 200
+
+
+def split_message(message: str, limit: int = EVENT_MESSAGE_MAX_BYTES) -> list[str]:
+    """``message`` as events of at most ``limit`` UTF-8 bytes each, never cutting a character."""
+    if len(message) * 4 <= limit:  # no character is longer than 4 bytes: no need to encode
+        return [message]
+    encoded = message.encode("utf-8", "surrogatepass")
+    if len(encoded) <= limit:
+        return [message]
+    pieces = []
+    start = 0
+    while start < len(encoded):
+        end = min(start + limit, len(encoded))
+        while end < len(encoded) and encoded[end] & 0xC0 == 0x80:  # a continuation byte: step back
+            end -= 1
+        pieces.append(encoded[start:end].decode("utf-8", "surrogatepass"))
+        start = end
+    return pieces
 
 
 def group_name(function: str) -> str:
@@ -37,6 +67,11 @@ class LogEvent:
     ingestion_time: int
     stream: str
     message: str
+    size: int  # the message's UTF-8 bytes
+
+    @property
+    def memory(self) -> int:
+        return self.size + EVENT_MEMORY_BYTES
 
 
 @dataclass(slots=True)
@@ -52,16 +87,20 @@ class LogStream:
 class LogGroup:
     """One log group: its newest events in order, and what each of its streams has seen."""
 
-    def __init__(self, name: str, creation_time: int, events_kept: int) -> None:
+    def __init__(self, name: str, creation_time: int) -> None:
         self.name = name
         self.creation_time = creation_time
-        self.events: collections.deque[LogEvent] = collections.deque(maxlen=events_kept)
+        self.events: collections.deque[LogEvent] = collections.deque()
         self.streams: dict[str, LogStream] = {}
         self.last_timestamp = 0
         self.last_event_id = 0
+        self.stored_bytes = 0  # CloudWatch's measure of what the group holds
+        self.memory = 0  # what its events cost this process (LogStore's budget)
 
     def append(self, event: LogEvent) -> None:
         self.events.append(event)
+        self.stored_bytes += event.size + EVENT_OVERHEAD_BYTES
+        self.memory += event.memory
         self.last_timestamp = event.timestamp
         self.last_event_id = event.event_id
         stream = self.streams.get(event.stream)
@@ -72,6 +111,13 @@ class LogGroup:
             return
         stream.last_event_timestamp = event.timestamp
         stream.last_ingestion_time = event.ingestion_time
+
+    def drop_oldest(self) -> int:
+        """Forget the oldest event; returns the memory it held."""
+        event = self.events.popleft()
+        self.stored_bytes -= event.size + EVENT_OVERHEAD_BYTES
+        self.memory -= event.memory
+        return event.memory
 
     def events_from(self, min_event_id: int, start_time: int | None) -> Iterator[LogEvent]:
         """Events with id >= min_event_id and timestamp >= start_time, oldest first."""
@@ -131,21 +177,40 @@ class LogStore:
     a query, which never awaits while it reads, always sees a consistent group.
     """
 
-    def __init__(self, events_kept: int = LOG_EVENTS_KEPT) -> None:
+    def __init__(self, events_kept: int = LOG_EVENTS_KEPT, bytes_kept: int = LOG_BYTES_KEPT) -> None:
         self.events_kept = events_kept
+        self.bytes_kept = bytes_kept
         self.groups: dict[str, LogGroup] = {}
+        self.memory = 0
         self._last_event_id = 0
 
     def __call__(self, function: str, stream: str, message: str) -> None:
         self.put(group_name(function), stream, message)
 
     def put(self, name: str, stream: str, message: str) -> None:
-        """Append one event to any log group (API Gateway's access logs use their own groups)."""
+        """Append a line to any log group (API Gateway's access logs use their own groups)."""
         group = self.groups.get(name)
         now = _now_ms()
         if group is None:
-            group = self.groups[name] = LogGroup(name, now, self.events_kept)
+            group = self.groups[name] = LogGroup(name, now)
         # The wall clock can step back; clamping keeps a group in time order, which queries bisect on.
         timestamp = max(now, group.last_timestamp)
-        self._last_event_id += 1
-        group.append(LogEvent(self._last_event_id, timestamp, timestamp, stream, message))
+        for piece in split_message(message):
+            self._last_event_id += 1
+            size = len(piece) if piece.isascii() else len(piece.encode("utf-8", "surrogatepass"))
+            event = LogEvent(self._last_event_id, timestamp, timestamp, stream, piece, size)
+            if len(group.events) >= self.events_kept:
+                self.memory -= group.drop_oldest()
+            group.append(event)
+            self.memory += event.memory
+        self._evict()
+
+    def _evict(self) -> None:
+        """Back under the byte budget: the group holding the most gives up its oldest events."""
+        while self.memory > self.bytes_kept:
+            largest = max(self.groups.values(), key=_memory)
+            self.memory -= largest.drop_oldest()
+
+
+def _memory(group: LogGroup) -> int:
+    return group.memory

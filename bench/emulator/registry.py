@@ -1,28 +1,44 @@
-"""Functions, versions and aliases as the Lambda control plane keeps them.
+"""Functions, versions and aliases as the Lambda control plane keeps them, and their code on disk.
 
 Plain data, no I/O besides unpacking code: the HTTP layer (control.py) turns requests into
 calls here, and the invoke path resolves a name and qualifier to one frozen FunctionVersion.
+
+Code is held to Lambda's limits before a byte of it is written: the zip's central directory
+must declare at most 250 MB unzipped, and no entry may write more than it declared (a zip bomb
+that lies about its sizes stops at the lie). Extraction runs in a worker thread, so other
+functions' invokes go on meanwhile, and into a folder of its own that is renamed into place
+only when complete: a zip that fails half-way leaves nothing behind, so it fails every time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import binascii
 import dataclasses
 import hashlib
 import io
+import os
 import random
+import shutil
 import time
 import uuid
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .apierrors import conflict, invalid, not_found
+from .apierrors import conflict, invalid, not_found, unparsable
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 LATEST = "$LATEST"
+# Lambda quotas (docs: lambda/latest/dg/gettingstarted-limits.html): 250 MB unzipped, and the
+# error's wording as AWS returns it ("Unzipped size must be smaller than 262144000 bytes").
+UNZIPPED_LIMIT_BYTES = 262_144_000
+UNZIP_FAILED = "Could not unzip uploaded file. Please check your file, then try to upload again."
+COPY_CHUNK = 1024 * 1024
 
 
 def function_arn(name: str, qualifier: str | None = None) -> str:
@@ -178,14 +194,75 @@ class Function:
         return version
 
 
+def decode_zip(zip_b64: object) -> tuple[bytes, bytes]:
+    """The zip's bytes and their SHA-256, from the base64 string the API carries."""
+    if not isinstance(zip_b64, str):
+        raise unparsable("ZipFile must be a base64-encoded string")
+    try:
+        data = base64.b64decode(zip_b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise unparsable("ZipFile is not valid base64") from None
+    return data, hashlib.sha256(data).digest()
+
+
+def _member_path(root: Path, name: str) -> Path | None:
+    """Where an entry goes: zipfile's own rule (no absolute paths, no '..'), so never outside root."""
+    parts = [part for part in name.split("/") if part not in ("", ".", "..")]
+    return root.joinpath(*parts) if parts else None
+
+
+def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> None:
+    written = 0
+    with archive.open(info) as source, open(path, "wb") as sink:
+        while chunk := source.read(COPY_CHUNK):
+            written += len(chunk)
+            # zipfile stops at the declared size itself; this keeps the promise if it ever did not.
+            if written > info.file_size:
+                raise zipfile.BadZipFile(f"{info.filename} holds more than the {info.file_size} bytes it declares")
+            sink.write(chunk)
+    mode = (info.external_attr >> 16) & 0o777
+    if mode:
+        path.chmod(mode)  # a custom runtime's bootstrap must stay executable
+
+
 def _extract(data: bytes, target: Path) -> None:
-    """Unzip keeping each file's Unix mode: a custom runtime's bootstrap must stay executable."""
+    """Check the declared unzipped size, then unzip into ``target`` (which must not exist yet)."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        for info in archive.infolist():
-            path = Path(archive.extract(info, target))
-            mode = (info.external_attr >> 16) & 0o777
-            if mode and not info.is_dir():
-                path.chmod(mode)
+        members = archive.infolist()
+        if sum(info.file_size for info in members) > UNZIPPED_LIMIT_BYTES:
+            raise invalid(f"Unzipped size must be smaller than {UNZIPPED_LIMIT_BYTES} bytes")
+        target.mkdir()
+        for info in members:
+            path = _member_path(target, info.filename)
+            if path is None:
+                continue
+            if info.is_dir():
+                path.mkdir(parents=True, exist_ok=True)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _copy_member(archive, info, path)
+
+
+# What a corrupt or hostile zip raises while it is read: bad headers or CRCs, truncated or
+# corrupt deflate data, encrypted or unsupported entries, names the filesystem refuses.
+UNZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, ValueError, OSError)
+
+
+def _extract_into_place(data: bytes, target: Path) -> None:
+    """Unzip into a folder of this call's own, then rename it to ``target``; on failure, remove it."""
+    partial = target.with_name(f".{target.name}.partial-{uuid.uuid4().hex[:8]}")
+    try:
+        _extract(data, partial)
+        try:
+            os.rename(partial, target)
+        except OSError:
+            if not target.is_dir():
+                raise
+            # The same zip, uploaded at the same time, was unpacked first: use that copy.
+    except UNZIP_ERRORS:
+        raise invalid(UNZIP_FAILED) from None
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 class Registry:
@@ -201,19 +278,18 @@ class Registry:
         except KeyError:
             raise not_found(f"Function not found: {function_arn(name)}") from None
 
-    def unpack(self, zip_b64: str) -> tuple[Path, str, int]:
-        data = base64.b64decode(zip_b64)
-        digest = hashlib.sha256(data).digest()
-        sha = base64.b64encode(digest).decode()
+    async def unpack(self, zip_b64: object) -> tuple[Path, str, int]:
+        """The folder holding this zip's code, its CodeSha256 and its CodeSize (zipped bytes).
+
+        Decoding, hashing and unzipping run in a worker thread: a 250 MB package takes seconds
+        to write, and the event loop serves every other function meanwhile.
+        """
+        data, digest = await asyncio.to_thread(decode_zip, zip_b64)
         target = self.root / "code" / digest.hex()[:16]
-        if not target.exists():
-            try:
-                _extract(data, target)
-            except zipfile.BadZipFile:
-                raise invalid(
-                    "Could not unzip uploaded file. Please check your file, then try to upload again."
-                ) from None
-        return target, sha, len(data)
+        if not target.is_dir():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread(_extract_into_place, data, target)
+        return target, base64.b64encode(digest).decode(), len(data)
 
     def create(self, version: FunctionVersion) -> Function:
         if version.name in self.functions:

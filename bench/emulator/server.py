@@ -38,6 +38,9 @@ from .registry import Registry
 from .runtime_api import RuntimeApi, bound_port
 
 HOST = "127.0.0.1"
+# aiohttp's bound for handlers that read a whole body at once; the Invoke API and the code
+# uploads read with limits of their own (apierrors.read_body), and a 413 is always AWS's typed one.
+CLIENT_MAX_SIZE = 7 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,7 @@ class Emulator:
         )
         self.provisioned = ProvisionedConcurrency(self.pool)
         self.invoke_api = InvokeApi(self.registry, self.pool, settings.invoke)
-        self.app = web.Application(middlewares=[aws_errors], client_max_size=7 * 1024 * 1024)
+        self.app = web.Application(middlewares=[aws_errors(CLIENT_MAX_SIZE)], client_max_size=CLIENT_MAX_SIZE)
         self.app.add_routes(ControlPlane(self.registry, self.pool, self.gate, self.provisioned).routes())
         self.app.add_routes(ConcurrencyApi(self.registry, self.gate, self.provisioned).routes())
         self.app.add_routes(self.invoke_api.routes())
