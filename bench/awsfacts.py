@@ -21,6 +21,41 @@ TIMEOUT_MIN_S = 1
 TIMEOUT_MAX_S = 900
 TIMEOUT_DEFAULT_S = 3
 SYNC_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
+# 256 KB until 2025, 1 MB since (FACTS.md); the emulator's --async-payload-limit can set either.
+ASYNC_PAYLOAD_LIMIT_BYTES = 1024 * 1024
+# What Lambda's own error message names as the response limit: 6 MiB and 100 bytes.
+RESPONSE_LIMIT_BYTES = 6_291_556
+# gettingstarted-limits.html: 250 MB unzipped, in the bytes AWS's error names.
+UNZIPPED_LIMIT_BYTES = 262_144_000
+FUNCTION_NAME_MAX = 64
+# configuration-envvars.html: the variables as compact JSON are at most 4 KB, and these are Lambda's.
+ENVIRONMENT_LIMIT_BYTES = 4096
+RESERVED_ENVIRONMENT_VARIABLES = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+        "TZ",
+    }
+)
+# CloudWatch Logs: an event is at most 256 KB, its message's UTF-8 bytes plus 26 bytes each.
+LOG_EVENT_MAX_BYTES = 262_144
+LOG_EVENT_OVERHEAD_BYTES = 26
 LOG_TAIL_BYTES = 4096
 ACCOUNT_CONCURRENCY_DEFAULT = 1000
 MIN_UNRESERVED_CONCURRENCY = 100  # PutFunctionConcurrency must leave this much unreserved

@@ -18,9 +18,12 @@ from aiohttp import web
 
 from ..awsfacts import (
     ARCHITECTURES,
+    ENVIRONMENT_LIMIT_BYTES,
+    FUNCTION_NAME_MAX,
     MEMORY_DEFAULT_MB,
     MEMORY_MAX_MB,
     MEMORY_MIN_MB,
+    RESERVED_ENVIRONMENT_VARIABLES,
     TIMEOUT_DEFAULT_S,
     TIMEOUT_MAX_S,
     TIMEOUT_MIN_S,
@@ -53,38 +56,14 @@ CREATE_NAME_PATTERN = (
 )
 CREATE_NAME = re.compile(CREATE_NAME_PATTERN)
 NAME_INPUT_MAX = 140
-NAME_MAX = 64
 HANDLER_PATTERN = r"[^\s]+"
 HANDLER_MAX = 128
 DESCRIPTION_MAX = 256
 # Environment variables (docs: lambda/latest/dg/configuration-envvars.html): names match this,
-# the variables object stored as compact JSON is at most 4 KB, and these names are Lambda's own.
+# the variables object stored as compact JSON is at most ENVIRONMENT_LIMIT_BYTES; awsfacts.py
+# names Lambda's own (RESERVED_ENVIRONMENT_VARIABLES).
 ENV_NAME_PATTERN = "[a-zA-Z]([a-zA-Z0-9_])+"
 ENV_NAME = re.compile(ENV_NAME_PATTERN)
-ENV_LIMIT_BYTES = 4096
-RESERVED_VARIABLES = frozenset(
-    {
-        "_HANDLER",
-        "_X_AMZN_TRACE_ID",
-        "AWS_DEFAULT_REGION",
-        "AWS_REGION",
-        "AWS_EXECUTION_ENV",
-        "AWS_LAMBDA_FUNCTION_NAME",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-        "AWS_LAMBDA_FUNCTION_VERSION",
-        "AWS_LAMBDA_INITIALIZATION_TYPE",
-        "AWS_LAMBDA_LOG_GROUP_NAME",
-        "AWS_LAMBDA_LOG_STREAM_NAME",
-        "AWS_ACCESS_KEY",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_LAMBDA_RUNTIME_API",
-        "LAMBDA_TASK_ROOT",
-        "LAMBDA_RUNTIME_DIR",
-        "TZ",
-    }
-)
 ENV_REFUSED = (
     "Lambda was unable to configure your environment variables because the environment variables you have provided"
 )
@@ -113,11 +92,11 @@ def _function_name(value: object) -> str:
         pattern = f"Member must satisfy regular expression pattern: {CREATE_NAME_PATTERN}"
         raise validation("functionName", pattern, value)
     name = match.groups()[-1]  # the pattern's last group is the name itself
-    if len(name) > NAME_MAX:
+    if len(name) > FUNCTION_NAME_MAX:
         # Lambda answers this one as InvalidParameterValueException, with the validation wording.
         raise invalid(
             f"1 validation error detected: Value '{name}' at 'functionName' failed to satisfy constraint: "
-            f"Member must have length less than or equal to {NAME_MAX}"
+            f"Member must have length less than or equal to {FUNCTION_NAME_MAX}"
         )
     return name
 
@@ -157,14 +136,14 @@ def _environment(value: object) -> dict[str, str]:
             "environment.variables",
             f"Map keys must satisfy constraint: [Member must satisfy regular expression pattern: {ENV_NAME_PATTERN}]",
         )
-    reserved = sorted(RESERVED_VARIABLES.intersection(variables))
+    reserved = sorted(RESERVED_ENVIRONMENT_VARIABLES.intersection(variables))
     if reserved:
         raise invalid(
             f"{ENV_REFUSED} contains reserved keys that are currently not supported for modification. "
             f"Reserved keys used in this request: {', '.join(reserved)}"
         )
     measured = len(json.dumps(variables, separators=(",", ":"), ensure_ascii=False).encode())
-    if measured > ENV_LIMIT_BYTES:
+    if measured > ENVIRONMENT_LIMIT_BYTES:
         # AWS quotes the measured string itself; its values may be secrets, so only its size here.
         raise invalid(f"{ENV_REFUSED} exceeded the 4KB limit. String measured: {measured} bytes")
     with_nul = sorted(name for name, text in variables.items() if "\0" in text)

@@ -25,21 +25,18 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from ..awsfacts import LOG_TAIL_BYTES
+from ..awsfacts import ASYNC_PAYLOAD_LIMIT_BYTES as ASYNC_PAYLOAD_LIMIT
+from ..awsfacts import LOG_TAIL_BYTES, RESPONSE_LIMIT_BYTES
 from ..awsfacts import SYNC_PAYLOAD_LIMIT_BYTES as SYNC_PAYLOAD_LIMIT
 from . import logformat
 from .apierrors import LambdaApiError, invalid, read_body, unparsable
 from .pool import EnvironmentPool
 from .registry import FunctionVersion, Registry, split_function_name
 
-# 256 KB until 2025, 1 MB since (FACTS.md); settable with --async-payload-limit.
-ASYNC_PAYLOAD_LIMIT = 1024 * 1024
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 INIT_TYPE_HEADER = "X-Lambench-Initialization-Type"
 THROTTLED_EVENT_RETRY_S = 1.0
 THROTTLED_EVENT_GIVE_UP_S = 6 * 3600.0
-# What Lambda's own error message names as the response limit: 6 MiB and 100 bytes.
-RESPONSE_LIMIT_BYTES = 6_291_556
 RESPONSE_TOO_LARGE = json.dumps(
     {
         "errorMessage": f"Response payload size exceeded maximum allowed payload size ({RESPONSE_LIMIT_BYTES} bytes).",

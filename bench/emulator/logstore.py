@@ -25,11 +25,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from ..awsfacts import LOG_EVENT_MAX_BYTES, LOG_EVENT_OVERHEAD_BYTES
+
 LOG_EVENTS_KEPT = 200_000
 LOG_BYTES_KEPT = 64 * 1024 * 1024
-# CloudWatch Logs: an event is at most 256 KB, its message's UTF-8 bytes plus 26 bytes each.
-EVENT_OVERHEAD_BYTES = 26
-EVENT_MESSAGE_MAX_BYTES = 262_144 - EVENT_OVERHEAD_BYTES
+EVENT_MESSAGE_MAX_BYTES = LOG_EVENT_MAX_BYTES - LOG_EVENT_OVERHEAD_BYTES
 # Measured (tracemalloc, CPython 3.11): an event's object, ids, times, deque slot and str header.
 EVENT_MEMORY_BYTES = 200
 
@@ -99,7 +99,7 @@ class LogGroup:
 
     def append(self, event: LogEvent) -> None:
         self.events.append(event)
-        self.stored_bytes += event.size + EVENT_OVERHEAD_BYTES
+        self.stored_bytes += event.size + LOG_EVENT_OVERHEAD_BYTES
         self.memory += event.memory
         self.last_timestamp = event.timestamp
         self.last_event_id = event.event_id
@@ -115,7 +115,7 @@ class LogGroup:
     def drop_oldest(self) -> int:
         """Forget the oldest event; returns the memory it held."""
         event = self.events.popleft()
-        self.stored_bytes -= event.size + EVENT_OVERHEAD_BYTES
+        self.stored_bytes -= event.size + LOG_EVENT_OVERHEAD_BYTES
         self.memory -= event.memory
         return event.memory
 

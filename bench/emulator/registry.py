@@ -29,14 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..awsfacts import UNZIPPED_LIMIT_BYTES
 from .apierrors import conflict, invalid, not_found, unparsable
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 LATEST = "$LATEST"
-# Lambda quotas (docs: lambda/latest/dg/gettingstarted-limits.html): 250 MB unzipped, and the
-# error's wording as AWS returns it ("Unzipped size must be smaller than 262144000 bytes").
-UNZIPPED_LIMIT_BYTES = 262_144_000
+# The error's wording as AWS returns it ("Unzipped size must be smaller than 262144000 bytes").
 UNZIP_FAILED = "Could not unzip uploaded file. Please check your file, then try to upload again."
 COPY_CHUNK = 1024 * 1024
 
