@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint perf fidelity browser clean
+.PHONY: install run test lint perf perf-tune fidelity browser clean
 
 run: $(STAMP)
 	$(VENV)/bin/lambench run
@@ -28,6 +28,11 @@ perf: $(STAMP)
 	$(VENV)/bin/python tests/perf/collector.py
 	$(VENV)/bin/python tests/perf/loadgen.py
 	$(VENV)/bin/python tests/perf/analysis.py
+
+# lambench tune's adaptive mode against aws-lambda-power-tuning's protocol (num 10 and 50), 20 repeats
+# on five emulator workloads, scored against tests/perf/tune_truth.json; about 20 minutes.
+perf-tune: $(STAMP)
+	$(VENV)/bin/python tests/perf/tune_bench.py --repeats 20
 
 fidelity: $(STAMP)
 	$(VENV)/bin/python tests/perf/fidelity.py

@@ -121,6 +121,8 @@ APIGW_FIRST_TIER_REQUESTS = {"apigw-http": 300e6, "apigw-rest": 333e6}
 
 # aws-lambda-power-tuning's own formula: ceil(ms) x 2.1e-9 USD per ms at 128 MB, scaled by memory.
 POWER_TUNING_USD_PER_MS_128MB = 2.1e-9
+# ... and for arm64 (its template.yml baseCosts, "default" region): 1.7e-9.
+POWER_TUNING_ARM64_USD_PER_MS_128MB = 1.7e-9
 
 
 def vcpus_for(memory_mb: int) -> float:

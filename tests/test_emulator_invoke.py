@@ -100,6 +100,17 @@ def test_executed_version_names_the_version_an_alias_resolved_to(lambda_client, 
     assert response["ExecutedVersion"] == variants[0].version
 
 
+def test_publishing_after_the_newest_version_was_deleted_makes_a_new_number(lambda_client, deploy):
+    # As on Lambda, numbers are never reused; before, this PublishVersion failed with a 500.
+    spec, (variant,) = deploy("hello", (128,))
+    lambda_client.delete_alias(FunctionName=spec.name, Name=variant.name)
+    lambda_client.delete_function(FunctionName=spec.name, Qualifier=variant.version)
+    lambda_client.update_function_configuration(FunctionName=spec.name, MemorySize=256)
+    lambda_client.get_waiter("function_updated_v2").wait(FunctionName=spec.name)
+    published = lambda_client.publish_version(FunctionName=spec.name)
+    assert int(published["Version"]) == int(variant.version) + 1 and published["MemorySize"] == 256
+
+
 def test_updating_the_configuration_retires_latests_warm_environments(lambda_client, deploy):
     spec, _ = deploy("hello")
     first, _ = invoke(lambda_client, spec.name, LogType="Tail")

@@ -178,7 +178,8 @@ class Function:
 
     def publish(self, description: str = "") -> FunctionVersion:
         if self.versions:
-            newest = self.versions[str(self.next_version - 1)]
+            # The newest version still there (it may have been deleted): numbers are never reused.
+            newest = self.versions[max(self.versions, key=int)]
             if newest.same_deployment(self.latest):
                 return newest
         version = dataclasses.replace(
