@@ -35,6 +35,8 @@ def cmd_run(args) -> int:
     config = load_config(_config_path(args))
     gates = _gate_settings(args, config.gates) if args.gate is not None else None
     if gates is not None:
+        if not gates.gates:
+            raise UserError(f"--gate: {config.path.name} has no [gates] table; add one, or give --gate NAME=VALUE")
         _check_gate_targets(gates, config)
     console = Console(stderr=False)
     # A CI timeout sends SIGTERM first: stop as Ctrl-C does (load, then emulator), and report.

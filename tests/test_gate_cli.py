@@ -136,3 +136,15 @@ def test_bad_input_is_one_line_and_exit_2(runs, tmp_path, capsys, argv, message)
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("lambench: error: ") and message in err, err
     assert "Traceback" not in out + err
+
+
+def test_run_gate_without_any_gate_is_refused_before_the_run(tmp_path, capsys):
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parent.parent / "targets" / "cpu_bound"
+    (tmp_path / "bench.toml").write_text(
+        f'[function]\nname = "g"\nsource = "{source}"\nhandler = "app.lambda_handler"\n[variants]\nmemory_mb = [128]\n'
+    )
+    assert main(["run", "-c", str(tmp_path / "bench.toml"), "--gate"]) == 2
+    assert "has no [gates] table" in capsys.readouterr().err
+    assert not (tmp_path / "reports").exists()
