@@ -4,6 +4,9 @@
     lambench deploy --endpoint http://127.0.0.1:9001
     locust -f locustfiles/apigw.py --headless -u 4 -t 30s --lambda-endpoint http://127.0.0.1:9001
 
+With no --lambda-endpoint it starts the bundled emulator and deploys bench.toml's variants, as
+locustfiles/direct.py does (its web UI has the same Lambda tab).
+
 Each request is a Locust request named "http mem-<MB>" or "rest mem-<MB>". After the run the
 records are joined to their REPORT lines through the logs (bench/collect/correlate.py).
 Against AWS, give --apigw-http-url / --apigw-rest-url (the APIs' invoke URLs; one stage per alias).

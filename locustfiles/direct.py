@@ -1,12 +1,15 @@
-"""Direct Lambda invokes, for plain Locust (web UI or headless) against a deployed function.
+"""Direct Lambda invokes, for plain Locust (web UI or headless).
 
-    lambench emulator --port 9001 &                    # or a real AWS endpoint: --lambda-endpoint aws
-    lambench deploy --endpoint http://127.0.0.1:9001   # creates mem-<MB> aliases from bench.toml
-    locust -f locustfiles/direct.py                    # web UI on http://127.0.0.1:8089
+    locust -f locustfiles/direct.py --web-host 127.0.0.1   # web UI on http://127.0.0.1:8089
+
+With no --lambda-endpoint, each test start starts the bundled emulator (once) and deploys the
+variants of bench.toml (or --lambench-config), as `lambench run` does; the web UI gets a Lambda
+tab (bench/load/webui.py), and each start is a run with its own report. Against a function you
+deployed yourself: --lambda-endpoint URL (checked before the test starts) or --lambda-endpoint aws.
 
 Options (each also from its LAMBENCH_* environment variable): --lambda-function,
---lambda-variants, --lambda-endpoint, --lambda-payload, --lambench-reports. Every invoke is
-also written to <reports>/<run-id>/records.sqlite.
+--lambda-variants, --lambda-endpoint, --lambda-payload, --lambench-reports, --lambench-config.
+Every invoke is also written to <reports>/<run-id>/records.sqlite.
 
 Open loop: ``--lambda-rps 20`` replays 20 invocations a second in total, Poisson arrivals, whatever
 the latency (``--lambda-seed`` to replay the same arrivals). The users that carry them are sized

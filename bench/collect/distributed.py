@@ -6,6 +6,9 @@ message, and a worker applies them before it fires ``test_start``. So a worker o
 record store (``<reports>/<run-id>/records-<worker>.sqlite``) in ``test_start``, before its
 first user exists, under the master's run id, on one machine or many.
 
+A web UI's next start is a run of its own: the master gives it a new run id (``new_run``),
+which reaches the workers with the spawn messages, and merges from zero again.
+
 **Deltas, each record once.** On every report (``report_to_master``: every 3 s, and once more
 when the worker quits) a worker hands over the statistics gathered since its previous report
 and starts afresh (``RecordCollector.take_stats``). The master adds each delta (``worker_report``)
@@ -129,11 +132,25 @@ class MasterAggregator:
         self.round += 1
         setattr(self.environment.parsed_options, ROUND_OPTION, self.round)
 
+    def new_run(self, run_id: str) -> None:
+        """Start a run of its own (a web UI's next start): its id goes to the workers, its stats from zero."""
+        self.run_id = run_id
+        setattr(self.environment.parsed_options, RUN_ID_OPTION, run_id)
+        self.stats = RunStats()
+        for info in self.workers.values():
+            info["records"] = 0
+
     def on_test_stop(self, **_kwargs) -> None:
         runner = self.environment.runner
         # Only connected workers can answer. (When the last worker has quit, this runs in the
         # master's message loop, and waiting for anyone would only block it.)
         self._expected = {c.id for c in runner.clients.all if c.state != "missing"}
+        # Locust forgets a worker once it says it stopped (the web UI's Stop), yet its final report
+        # is still to come: wait for those of this round that reported lately, i.e. are alive.
+        recent = time.monotonic() - REPORT_WAIT_S
+        self._expected |= {
+            w for w, info in self.workers.items() if info["round"] == self.round and info["seen"] > recent
+        }
         runner.send_message(STOP_MESSAGE, {"round": self.round})
         timeout = (self.environment.stop_timeout or 0) + REPORT_WAIT_S
         deadline = time.monotonic() + timeout
@@ -157,6 +174,7 @@ class MasterAggregator:
         if report is None:
             return
         info = self.workers.setdefault(client_id, {"records": 0, "round": 0, "stopped_round": 0})
+        info["seen"] = time.monotonic()
         if "stats" in report:
             delta = RunStats.from_wire(report["stats"])
             info["records"] += delta.records

@@ -3,15 +3,21 @@
 A locustfile calls ``register(events)`` once; ``lambench run`` does the same wiring itself in
 bench/load/headless.py, so the two doors record identically. Each Locust role does its part:
 
+- a single process or a master holds a Session (bench/load/session.py): each test start makes
+  the target ready (bench/load/target.py: with no endpoint, the bundled emulator and the
+  variants of bench.toml) and opens a run of its own; each stop writes that run's outputs the
+  one way every door does (bench/outputs.py). Headless, the target is made ready at init, so
+  a target that cannot be ends the process with one message before any user starts; in the
+  web UI the start form refuses the start with that message (bench/load/webui.py, which also
+  adds the Lambda tab);
 - a single process records into ``<reports>/<run-id>/records.sqlite``;
 - a worker records into ``records-<worker>.sqlite`` under the master's run id and reports its
-  statistics to the master (bench/collect/distributed.py);
-- the master merges the reports and, from the worker files in the run folder, the records.
+  statistics to the master (bench/collect/distributed.py); the master merges the reports and,
+  from the worker files in the run folder, the records. A master whose workers kept their
+  records elsewhere reports from the merged aggregates instead, and says that the join is still to do.
 
-At quit, the single process and the master join API Gateway calls to their REPORT lines and
-write the run's outputs (results.json, summary.json, report.html) the one way every door does
-(bench/outputs.py). A master whose workers kept their records elsewhere reports from the merged
-aggregates instead, and says that the join is still to do.
+When Locust quits, the bundled emulator stops, and Locust's --html report gets the last run's
+Lambda table.
 
 With ``--lambda-rps`` the load is open loop (bench/load/openloop.py). The single process or the
 master sizes the users for the rate from the function's timeout (``-u`` is the floor) and spawns
@@ -23,26 +29,29 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import html
 import random
 import sys
 from pathlib import Path
 
-from ..collect import RecordStore, join_run, merge_records, worker_stores
+from ..collect import RecordStore
 
 # The gevent half of collect, kept out of its package namespace (bench/collect/__init__.py).
 from ..collect.distributed import MasterAggregator, WorkerReporter
 from ..collect.listener import RecordCollector
 from ..errors import UserError
+from .lambdatable import html_table, recommendation_sentence
 from .openloop import (
     LATENCY_MARGIN_S,
     WORKERS_OPTION,
     OpenLoop,
     UserPlan,
-    describe,
     merge_facts,
     plan_users,
 )
+from .session import Session
 from .settings import LoadSettings, add_locust_arguments, settings_from_options
+from .target import Targets
 
 OPEN_LOOP_REPORT_KEY = "lambench_open_loop"
 
@@ -58,27 +67,52 @@ def register(events) -> None:
     def _init(environment, **_kwargs):
         environment.lambench = _settings_or_exit(environment.parsed_options, _worker_name(environment))
         role = _role(environment.runner)
-        if role == "master":
-            state["master"] = MasterAggregator(environment, environment.lambench.run_id).attach()
-        elif role == "worker":
+        if role == "worker":
             state["worker"] = WorkerReporter(environment, functools.partial(_worker_collector, environment)).attach()
-        else:
-            state["collector"] = collector_for(environment.lambench, environment.events)
-            state["settings"] = environment.lambench
-        # After the worker's reporter: on a worker, test_start first puts the master's settings in place.
-        state["open_loop"] = _open_loop(environment, role)
+            # After the worker's reporter: on a worker, test_start first puts the master's settings in place.
+            _open_loop(environment, role)
+            return
+        state["session"] = session = Session(environment, role, Targets())
+        if role == "master":
+            # Attached first: its test_stop waits for the workers' last records before the run is reported.
+            session.master = MasterAggregator(environment, environment.lambench.run_id).attach()
+        options = environment.parsed_options
+        if options.headless or getattr(options, "autostart", False):
+            # No start form to refuse a start: make the target ready now, or stop with its message.
+            _prepare_or_exit(session)
+        # The session's test_start first: the open loop reads the run's settings it puts in place.
+        events.test_start.add_listener(session.on_test_start)
+        session.open_loop = _open_loop(environment, role)
+        events.test_stop.add_listener(session.on_test_stop)
+        if environment.web_ui is not None:
+            from .webui import attach
+
+            attach(environment, session)
+            session.live.start()
 
     @events.quit.add_listener
     def _quit(**_kwargs):
-        open_loop = state.pop("open_loop", None)
-        if "master" in state:
-            _finish_master(state.pop("master"), open_loop)
         if "worker" in state:
             collector = state.pop("worker").close()
             if collector is not None:
                 print(f"lambench: records in {collector.store.path}", file=sys.stderr)
-        if "collector" in state:
-            _finish_local(state.pop("collector"), state.pop("settings"), open_loop)
+        if "session" in state:
+            session = state.pop("session")
+            session.close()
+            html_file = getattr(session.environment.parsed_options, "html_file", None)
+            if html_file:
+                add_to_locust_html(Path(html_file), session)
+
+
+def _prepare_or_exit(session: Session) -> None:
+    message = session.prepare(log=False)
+    if message is not None:
+        session.close()
+        print(f"lambench: error: {message}", file=sys.stderr)
+        sys.exit(2)
+    environment = session.environment
+    _key, target = session._prepared  # type: ignore[misc]
+    environment.lambench = settings_from_options(environment.parsed_options, session.role, target.resolved)
 
 
 def _open_loop(environment, role: str):
@@ -189,78 +223,34 @@ def _worker_collector(environment, run_id: str | None) -> RecordCollector:
     except UserError as err:
         print(f"lambench: error: {err} (keeping this worker's own options)", file=sys.stderr)
     if run_id:
-        records = Path(environment.parsed_options.lambench_reports) / run_id / settings.records_path.name
+        records = settings.records_path.parent.parent / run_id / settings.records_path.name
         settings = dataclasses.replace(settings, run_id=run_id, records_path=records)
     environment.lambench = settings
+    environment.lambench_client = None  # the users' shared client: made anew for this run's endpoint
     return collector_for(settings, environment.events)
 
 
-def _join(settings: LoadSettings, records_path: Path) -> None:
-    result = join_run(
-        records_path, settings.endpoint_url, settings.region, settings.function_name, settings.access_log_group
+def add_to_locust_html(path: Path, session: Session) -> None:
+    """Put the last run's Lambda table into Locust's --html report, which has no hook for one.
+
+    Locust writes that file before it fires ``quit``; the table goes in as a static section
+    after Locust's own page, escaped, with the run id and the path of lambench's report.
+    """
+    run = next((r for r in reversed(session.runs) if r.rows), None)
+    if run is None or not path.is_file():
+        return
+    report = f"<p>lambench report: {html.escape(str(run.report.resolve()))}</p>" if run.report else ""
+    section = (
+        '<section id="lambench" style="max-width:1200px;margin:32px auto;padding:0 24px;font-family:sans-serif">'
+        f"<h2>Lambda (lambench run {html.escape(run.run_id)})</h2>{html_table(run.rows)}"
+        f"<p>Recommendation: {html.escape(recommendation_sentence(run.recommendation))}</p>{report}</section>"
     )
-    if result.gateway_records:
-        print(f"lambench: {result.describe()}", file=sys.stderr)
-
-
-def _run_info(settings: LoadSettings) -> dict:
-    return {
-        "run_id": settings.run_id,
-        "function": settings.function_name,
-        "target": f"endpoint {settings.endpoint_url}" if settings.endpoint_url else f"aws {settings.region}",
-        "endpoint": settings.endpoint_url or f"AWS {settings.region}",
-        "variants": list(settings.variants),
-        "load": "locust -f (see Locust's own options)",
-        "architecture_note": "x86_64 prices assumed: a locustfile does not know the function's architecture",
-    }
-
-
-def _print_outputs(outputs) -> None:
-    print(f"lambench: summary in {outputs.summary_json}", file=sys.stderr)
-    print(f"lambench: report: {outputs.report_html.resolve()}", file=sys.stderr)
-
-
-def _with_open_loop(info: dict, open_loop) -> dict:
-    facts = open_loop.facts() if open_loop is not None else None
-    if facts is None:
-        return info
-    print(f"lambench: open loop: {describe(facts)}", file=sys.stderr)
-    return {**info, "open_loop": facts}
-
-
-def _finish_local(collector: RecordCollector, settings: LoadSettings, open_loop) -> None:
-    from ..outputs import outputs_from_store
-
-    collector.close()
-    folder = collector.store.path.parent
-    print(f"lambench: records in {collector.store.path}", file=sys.stderr)
-    info = _with_open_loop(_run_info(settings), open_loop)
-    _join(settings, collector.store.path)
-    _print_outputs(outputs_from_store(folder, info))
-
-
-def _finish_master(master: MasterAggregator, open_loop) -> None:
-    from ..outputs import outputs_from_stats, outputs_from_store
-
-    settings = master.environment.lambench
-    folder = settings.records_path.parent
-    info = _with_open_loop({**_run_info(settings), "run_id": master.run_id}, open_loop)
-    if worker_stores(folder):
-        merged = merge_records(folder)
-        print(f"lambench: records merged into {merged}", file=sys.stderr)
-        _join(settings, merged)
-        outputs = outputs_from_store(folder, info, collection=master.collection())
-    else:
-        print(
-            f"lambench: no worker record files in {folder} (workers on other machines: copy their "
-            "records-*.sqlite here, then `lambench report` this folder); reporting from the workers' "
-            "aggregates, without the API Gateway join",
-            file=sys.stderr,
-        )
-        outputs = outputs_from_stats(
-            folder, master.stats, {**info, "join": "not done: records not here"}, collection=master.collection()
-        )
-    _print_outputs(outputs)
+    page = path.read_text(encoding="utf-8")
+    at = page.rfind("</body>")
+    if at < 0:
+        return
+    path.write_text(page[:at] + section + page[at:], encoding="utf-8")
+    print(f"lambench: Lambda table added to {path}", file=sys.stderr)
 
 
 def _settings_or_exit(options, worker: str) -> LoadSettings:
