@@ -62,6 +62,8 @@ def register(events) -> None:
     @events.init_command_line_parser.add_listener
     def _arguments(parser, **_kwargs):
         add_locust_arguments(parser)
+        # Nothing of ours listens beyond loopback unless asked: Locust's defaults are every interface.
+        parser.set_defaults(web_host="127.0.0.1", master_bind_host="127.0.0.1")
 
     @events.init.add_listener
     def _init(environment, **_kwargs):
