@@ -36,6 +36,7 @@ perf-tune: $(STAMP)
 
 fidelity: $(STAMP)
 	$(VENV)/bin/python tests/perf/fidelity.py
+	$(VENV)/bin/python tests/perf/fidelity_appetite.py
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "lambench needs Python 3.11 or newer (set PYTHON=...)")'

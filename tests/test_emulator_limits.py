@@ -361,12 +361,6 @@ def test_a_response_over_6_mb_is_response_size_too_large(lambda_client, deploy):
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime_api.py reads a response with aiohttp's 7 MB client_max_size: past it the runtime gets a "
-    "text 413 and exits, so the caller sees Runtime.ExitError; the Runtime API should record "
-    "Function.ResponseSizeTooLarge itself and answer the runtime with Lambda's JSON 413",
-)
 def test_a_response_far_over_6_mb_is_response_size_too_large(lambda_client, deploy):
     spec, (variant,) = deploy("limits", (512,))
     response, body = invoke(lambda_client, spec.name, {"return_bytes": 10 * MB}, Qualifier=variant.name)

@@ -1,11 +1,15 @@
 """``python -m bench.emulator``: run the emulator in the foreground (same as ``lambench emulator``)."""
 
 import argparse
+import asyncio
 import sys
+import time
+from pathlib import Path
 
 from ..errors import UserError
 from .apigw import GatewaySettings
 from .invoke import InvokeSettings
+from .pool import pinned_cpus
 from .server import EmulatorSettings, run
 
 
@@ -14,11 +18,32 @@ def main(argv: list[str] | None = None) -> None:
         prog="lambench emulator", description="Run the bundled local Lambda emulator on 127.0.0.1."
     )
     add_arguments(parser)
+    parser.add_argument("--profile", type=Path, metavar="PATH", help=argparse.SUPPRESS)
     try:
-        run(settings_from(parser.parse_args(argv)))
+        args = parser.parse_args(argv)
+        use_uvloop()
+        if args.profile is None:
+            run(settings_from(args))
+        else:
+            # For tests/perf/fidelity_appetite.py: where the emulator's CPU per invoke goes.
+            import cProfile
+
+            profiler = cProfile.Profile(time.process_time)  # CPU, not the loop's idle waits
+            profiler.runctx("run(settings)", globals(), {"run": run, "settings": settings_from(args)})
+            profiler.dump_stats(args.profile)
     except UserError as err:
         print(f"lambench: error: {err}", file=sys.stderr)
         sys.exit(2)
+
+
+def use_uvloop() -> None:
+    """uvloop's event loop where it is installed: the same asyncio API, and less of the emulator's
+    CPU per invoke, which the environments and the load generator share (fidelity_appetite.py)."""
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,9 +92,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cpu-mode",
         choices=("auto", "quota", "dilation", "none"),
-        default="auto",
-        help="how CPU share follows memory: quota (cgroups), dilation (stretch measured CPU "
-        "time), none, or auto (quota where allowed, else dilation)",
+        # dilation by default: it works from each environment's own CPU time, so its Duration holds
+        # on a busy host (README, "Fidelity and speed, measured"); a quota does not.
+        default="dilation",
+        help="how CPU share follows memory: dilation (stretch measured CPU time; the default), "
+        "quota (cgroups), none, or auto (quota where allowed, else dilation)",
     )
     parser.add_argument(
         "--memory-mode",
@@ -92,6 +119,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds before each retry of a failed Event invoke (default 60,120: two retries)",
     )
     parser.add_argument("--seed", type=int, default=None, help="seed for weighted-alias routing (default: random)")
+    parser.add_argument(
+        "--env-cpus", metavar="CPUS", default=None,
+        help="pin the environments to these CPUs, e.g. 1 or 2,3 (lambench run: when the host has cores to spare)",
+    )  # fmt: skip
     parser.add_argument(
         "--parent-pid",
         type=int,
@@ -150,6 +181,7 @@ def settings_from(args: argparse.Namespace) -> EmulatorSettings:
         memory_mode=args.memory_mode,
         invoke=invoke,
         parent_pid=args.parent_pid,
+        env_cpus=pinned_cpus(args.env_cpus),
     )
 
 

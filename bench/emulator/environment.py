@@ -4,6 +4,11 @@ The process talks to the emulator's Runtime API on a port of its own. Its cold s
 start, runtime init, handler import) ends when it first asks for work (GET /next): that span is
 the Init Duration. Each invoke then waits on three things at once, because a runtime that dies
 mid-invoke sends nothing: the runtime's answer, the process's exit, and the deadline.
+
+A Python environment meters each invocation from inside (runtime_entry.py) and writes one line
+per invocation to a pipe of its own; the line is in the pipe before the answer is posted, so it is
+read, without waiting, once the answer is in (schedstat.py says what it holds). A custom runtime
+has no meter: its counters are read from outside, when the event leaves and when the answer comes.
 """
 
 from __future__ import annotations
@@ -21,38 +26,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..awsfacts import vcpus_for
-from . import runtime_view
+from ..awsfacts import RESERVED_ENVIRONMENT_VARIABLES, vcpus_for
+from . import runtime_view, schedstat
 from .cgroups import EnvironmentGroups
 from .lifeline import die_with_parent
 from .registry import FunctionVersion
 
-DILATION_SHIM = Path(__file__).with_name("dilation_shim.py")
-# Starts awslambdaric (or the dilation shim) with the token-carrying Runtime API address.
+# Starts awslambdaric with the token-carrying Runtime API address, the meter and the dilation.
 RUNTIME_ENTRY = Path(__file__).with_name("runtime_entry.py")
 WATCHDOG_INTERVAL_S = 0.02
 INIT_TIMEOUT_S = 10.0  # Lambda's limit for the INIT phase of on-demand functions
 STREAM_LIMIT = 8 * 1024 * 1024
 # Reserved variables Lambda sets; a function's own Environment cannot override them.
-RESERVED = {
-    "AWS_LAMBDA_RUNTIME_API",
-    "AWS_LAMBDA_FUNCTION_NAME",
-    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-    "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_LOG_GROUP_NAME",
-    "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_EXECUTION_ENV",
-    "LAMBDA_TASK_ROOT",
-    "LAMBDA_RUNTIME_DIR",
-    "_HANDLER",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE",
-    "AWS_ACCESS_KEY",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-}
+RESERVED = RESERVED_ENVIRONMENT_VARIABLES
 # Lambda's PATH without its own /var/lang/bin and /opt/bin: never the emulator's, whose virtualenv
 # (or the interpreter's own bin) would hand a subprocess every package the emulator has.
 LAMBDA_PATH = "/usr/local/bin:/usr/bin/:/bin"
@@ -73,6 +59,8 @@ class Invocation:
     log_lines: list[str] = field(default_factory=list)
     t_sent: float | None = None
     t_done: float | None = None
+    # Custom runtimes only: counters read from outside (ns), when the event left and the answer came.
+    outside: list[tuple[int, int, int, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -93,15 +81,17 @@ class InitFailure(Exception):
         self.log_lines = log_lines
 
 
-def _vm_kb(pid: int, field: str) -> int:
+def _vm_kb(pid: int, name: str) -> int:
+    # Read once as bytes and searched: this runs on every invoke (Max Memory Used).
     try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith(field):
-                    return int(line.split()[1])
+        with open(f"/proc/{pid}/status", "rb") as status:
+            text = status.read()
     except (FileNotFoundError, ProcessLookupError):
-        pass
-    return 0
+        return 0
+    at = text.find(name.encode())
+    if at < 0:
+        return 0
+    return int(text[at + len(name) : text.index(b"\n", at)].split()[0])
 
 
 def _vm_hwm_mb(pid: int) -> int:
@@ -124,7 +114,9 @@ class ExecutionEnvironment:
         groups: EnvironmentGroups | None = None,
         watchdog: bool = False,
         init_timeout_s: float = INIT_TIMEOUT_S,
+        cpus: tuple[int, ...] | None = None,
     ) -> None:
+        self.cpus = cpus  # pinned to these CPUs (inherited by what it forks), or None
         self.watchdog = watchdog
         self.init_timeout_s = init_timeout_s
         self.version = version
@@ -153,6 +145,8 @@ class ExecutionEnvironment:
         self._init_error: asyncio.Future | None = None
         self._reader: asyncio.Task | None = None
         self._watchdog: asyncio.Task | None = None
+        self._meter_fd: int | None = None  # the read end of the meter's pipe (Python runtimes)
+        self._meter_lines = b""
 
     # ---- called by the Runtime API -------------------------------------------------------
     def runtime_ready(self) -> None:
@@ -168,6 +162,8 @@ class ExecutionEnvironment:
     async def next_invocation(self) -> Invocation:
         invocation = await self._queue.get()
         invocation.t_sent = time.perf_counter()
+        if self._meter_fd is None:
+            invocation.outside.append(self._outside_counters())
         return invocation
 
     def runtime_answer(self, request_id: str, answer: RuntimeAnswer) -> bool:
@@ -175,15 +171,41 @@ class ExecutionEnvironment:
         if current is None or current.request_id != request_id or current.result is None or current.result.done():
             return False
         current.t_done = time.perf_counter()
+        if self._meter_fd is None and current.outside:
+            current.outside.append(self._outside_counters())
         current.result.set_result(answer)
         return True
+
+    # ---- the meter ---------------------------------------------------------------------------
+    @property
+    def cpu_stat(self) -> str | None:
+        """The cgroup's cpu.stat while a quota holds this environment (its throttled time)."""
+        if self.cpu_mode != "quota" or self.groups is None or self.groups.cpu is None:
+            return None
+        return str(self.groups.cpu / "cpu.stat")
+
+    def _outside_counters(self) -> tuple[int, int, int, int]:
+        cpu, delay = schedstat.process_counters(self._started.pid)
+        return time.monotonic_ns(), cpu, delay, schedstat.throttled_ns(self.cpu_stat)
+
+    def reading(self, invocation: Invocation) -> schedstat.Reading | None:
+        """What the invocation's meter measured (None: the runtime died or has no meter)."""
+        if self._meter_fd is None:
+            if len(invocation.outside) == 2:
+                return schedstat.Reading.between(*invocation.outside)
+            return None
+        with contextlib.suppress(BlockingIOError, OSError):
+            while chunk := os.read(self._meter_fd, 65536):
+                self._meter_lines += chunk
+        complete, _, self._meter_lines = self._meter_lines.rpartition(b"\n")
+        return schedstat.parse_meter(complete).get(invocation.request_id)
 
     def runtime_init_error(self, error_type: str, body: bytes) -> None:
         if self._init_error is not None and not self._init_error.done():
             self._init_error.set_result((error_type, body))
 
     # ---- lifecycle --------------------------------------------------------------------------
-    def _process_env(self, runtime_port: int) -> dict[str, str]:
+    def _process_env(self, runtime_port: int, meter_fd: int | None = None) -> dict[str, str]:
         """Lambda's variables and the function's own; nothing of the emulator's environment."""
         v = self.version
         # A custom runtime (no view) brings its own runtime inside its code.
@@ -223,16 +245,21 @@ class ExecutionEnvironment:
                 "AWS_SESSION_TOKEN": "lambench-local-session",
             }
         )
-        if self.cpu_mode == "dilation" and is_python(v.runtime):
-            env["LAMBENCH_CPU_SHARE"] = str(vcpus_for(v.memory_mb))
+        if is_python(v.runtime):
+            # Read and removed by runtime_entry.py before the function's code is imported.
+            if meter_fd is not None:
+                env["LAMBENCH_METER_FD"] = str(meter_fd)
+            if self.cpu_mode == "dilation":
+                env["LAMBENCH_CPU_SHARE"] = str(vcpus_for(v.memory_mb))
+            if self.cpu_stat:
+                env["LAMBENCH_CPU_STAT"] = self.cpu_stat
         return env
 
     def _command(self) -> list[str]:
         v = self.version
         if not is_python(v.runtime):
             return [str(v.code_dir / "bootstrap")]
-        shim = [str(DILATION_SHIM)] if self.cpu_mode == "dilation" else []
-        return [sys.executable, *PYTHON_FLAGS, str(RUNTIME_ENTRY), *shim, v.handler]
+        return [sys.executable, *PYTHON_FLAGS, str(RUNTIME_ENTRY), v.handler]
 
     async def start(self, runtime_port: int) -> float:
         """Start the process and wait for its first /next. Returns Init Duration in ms."""
@@ -243,19 +270,24 @@ class ExecutionEnvironment:
         if is_python(self.version.runtime):
             # Built once per emulator (then a memo): before t0, so Init Duration never holds it.
             self.views = await asyncio.to_thread(runtime_view.views_for, self.state_dir / "runtime-views")
+        meter_write = None
+        if is_python(self.version.runtime):
+            self._meter_fd, meter_write = os.pipe()
+            os.set_blocking(self._meter_fd, False)
         t0 = time.perf_counter()
         try:
             self.process = await asyncio.create_subprocess_exec(
                 *self._command(),
                 cwd=self.version.code_dir,
-                env=self._process_env(runtime_port),
+                env=self._process_env(runtime_port, meter_write),
+                pass_fds=() if meter_write is None else (meter_write,),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True,
                 limit=STREAM_LIMIT,
                 # Dies with the emulator (lifeline.py), joined to its cgroups before exec.
-                preexec_fn=die_with_parent(os.getpid(), self.groups.join if self.groups else None),
+                preexec_fn=die_with_parent(os.getpid(), self._enter_limits),
             )
         except OSError as err:  # a custom runtime without an executable bootstrap
             raise InitFailure(
@@ -264,6 +296,9 @@ class ExecutionEnvironment:
                 0.0,
                 [],
             ) from None
+        finally:
+            if meter_write is not None:
+                os.close(meter_write)  # the environment holds the write end now
         self._reader = asyncio.create_task(self._read_output())
         if self.watchdog:
             self._watchdog = asyncio.create_task(self._watch_memory())
@@ -301,6 +336,13 @@ class ExecutionEnvironment:
             self._note_oom()
         self.kill()
         raise InitFailure(error_type, body, init_ms, self.take_init_lines())
+
+    def _enter_limits(self) -> None:
+        """Runs in the child before exec: its cgroups, then its CPUs."""
+        if self.groups is not None:
+            self.groups.join()
+        if self.cpus:
+            os.sched_setaffinity(0, self.cpus)
 
     async def invoke(self, invocation: Invocation, timeout_s: float) -> RuntimeAnswer | None:
         """Run one invocation. None means the deadline passed; the environment is then killed."""
@@ -381,6 +423,9 @@ class ExecutionEnvironment:
         for task in (self._reader, self._watchdog):
             if task is not None:
                 task.cancel()
+        if self._meter_fd is not None:
+            os.close(self._meter_fd)
+            self._meter_fd = None
 
     # ---- output -------------------------------------------------------------------------------
     async def _read_output(self) -> None:

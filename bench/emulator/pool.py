@@ -10,6 +10,12 @@ An invocation runs as a task of its own, which the caller awaits but cannot canc
 client gives up (a read timeout, a closed connection) aiohttp cancels the caller, and Lambda
 finishes the invocation anyway. So it still writes END and REPORT (it is billed), its
 environment goes back to the pool, and it holds its concurrency slot until the function ends.
+
+Duration is free of host contention where that is sound (schedstat.duration_ms): the REPORT line
+keeps AWS's format, and the raw wall time and the run-queue delay of every invocation are kept
+beside it, in the Outcome and summed in ``stats`` (``/lambench/info``'s ``served``: µs totals of
+raw and reported Duration, run-queue delay, contention and throttling, and how many invocations
+were metered, corrected or left with contention in their Duration).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import asyncio
 import collections
 import functools
 import json
+import os
 import sys
 import time
 import uuid
@@ -26,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..awsfacts import vcpus_for
-from . import logformat
+from . import logformat, schedstat
 from .apierrors import LambdaApiError
 from .cgroups import Cgroups
 from .concurrency import ConcurrencyGate
@@ -51,6 +58,20 @@ class Outcome:
     log_lines: list[str]
     cold: bool
     init_type: str
+    raw_duration_ms: float | None = None  # the emulator's own clock, contention and all
+    contention_ms: float | None = None  # waiting for a CPU the quota allowed (None: not measured)
+
+
+def pinned_cpus(text: str | None) -> tuple[int, ...] | None:
+    """The CPUs environments are pinned to, from --env-cpus ("1" or "2,3"), which lambench run gives
+    when the host has cores to spare (bench/load/capacity.py); None: wherever the kernel likes."""
+    if not text:
+        return None
+    try:
+        cpus = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError:
+        return None
+    return cpus if cpus and set(cpus) <= os.sched_getaffinity(0) else None
 
 
 @dataclass(frozen=True)
@@ -60,6 +81,7 @@ class PoolSettings:
     idle_timeout_s: float = 380.0
     max_lifetime_s: float = 4 * 3600.0
     init_timeout_s: float = 10.0
+    env_cpus: tuple[int, ...] | None = None
 
 
 class EnvironmentPool:
@@ -177,6 +199,7 @@ class EnvironmentPool:
             init_type,
             watchdog=self.settings.memory_mode == "watchdog",
             init_timeout_s=self.settings.init_timeout_s,
+            cpus=self.settings.env_cpus,
         )
         if self.cgroups is not None:
             env.groups = self.cgroups.prepare(env.env_id, vcpus_for(version.memory_mb), version.memory_mb)
@@ -199,7 +222,8 @@ class EnvironmentPool:
     ) -> Outcome:
         version = env.version
         t_sent = inv.t_sent if inv.t_sent is not None else inv.t_done
-        duration_ms = max(0.0, (inv.t_done - t_sent) * 1000.0) if t_sent and inv.t_done else 0.0
+        raw_ms = max(0.0, (inv.t_done - t_sent) * 1000.0) if t_sent and inv.t_done else 0.0
+        duration_ms, contention_ms = self._duration(env, inv, answer, raw_ms)
         lines = env.take_init_lines() + [start] + inv.log_lines
         status = error_type = None
         if answer is None:
@@ -225,7 +249,32 @@ class EnvironmentPool:
             lines + tail,
             init_ms is not None,
             env.init_type,
+            raw_ms,
+            contention_ms,
         )
+
+    def _duration(
+        self, env: ExecutionEnvironment, inv: Invocation, answer: RuntimeAnswer | None, raw_ms: float
+    ) -> tuple[float, float | None]:
+        """Duration as reported, and the contention measured; ``stats`` keeps both beside the raw time."""
+        reading = env.reading(inv)
+        if reading is None or answer is None:  # no meter line (the runtime died), or a timeout
+            return raw_ms, None
+        duration_ms, free = schedstat.duration_ms(reading, env.cpu_mode, vcpus_for(env.version.memory_mb))
+        contention_ms = reading.contention_ns / 1e6
+        stats = self.stats
+        stats["metered"] += 1
+        stats["raw_duration_us"] += round(raw_ms * 1000)
+        stats["wall_us"] += reading.wall_ns // 1000
+        stats["duration_us"] += round(duration_ms * 1000)
+        stats["cpu_us"] += reading.cpu_ns // 1000
+        stats["run_queue_us"] += reading.run_delay_ns // 1000
+        stats["throttled_us"] += reading.throttled_ns // 1000
+        stats["contention_us"] += reading.contention_ns // 1000
+        if contention_ms > 0.0:
+            # Left in: the quota bound and the host's contention interleave (schedstat.duration_ms).
+            stats["corrected" if free else "contended"] += 1
+        return duration_ms, contention_ms
 
     def _init_failed(self, version: FunctionVersion, request_id: str, failure: InitFailure) -> Outcome:
         report = logformat.report_line(

@@ -13,15 +13,20 @@ cannot take another environment's event or answer for it.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 
 from aiohttp import web
 
+from ..awsfacts import RESPONSE_LIMIT_BYTES
 from .environment import ExecutionEnvironment, RuntimeAnswer
 
 PREFIX = "/{token}/2018-06-01/runtime"
+# What Lambda's Runtime API answers a runtime whose response is over the limit.
+RESPONSE_TOO_LARGE_FOR_RUNTIME = {
+    "errorMessage": f"Exceeded maximum allowed payload size ({RESPONSE_LIMIT_BYTES} bytes).",
+    "errorType": "RequestEntityTooLarge",
+}
 
 
 class RuntimeApi:
@@ -88,8 +93,18 @@ class RuntimeApi:
 
     async def _response(self, request: web.Request) -> web.Response:
         env = self._env(request)
-        body = await request.read()
+        # Read past Lambda's response limit by one byte at most, whatever aiohttp's own bound: the
+        # Invoke API turns a longer answer into Function.ResponseSizeTooLarge, and the runtime
+        # gets Lambda's 413 (awslambdaric then exits, as on Lambda).
+        body = await request.content.read(RESPONSE_LIMIT_BYTES + 1)
+        while len(body) <= RESPONSE_LIMIT_BYTES and not request.content.at_eof():
+            more = await request.content.read(RESPONSE_LIMIT_BYTES + 1 - len(body))
+            if not more:
+                break
+            body += more
         env.runtime_answer(request.match_info["request_id"], RuntimeAnswer(True, body))
+        if len(body) > RESPONSE_LIMIT_BYTES:
+            return web.json_response(RESPONSE_TOO_LARGE_FOR_RUNTIME, status=413)
         return web.json_response({"status": "OK"}, status=202)
 
     async def _error(self, request: web.Request) -> web.Response:
@@ -118,5 +133,7 @@ def _error_type(body: bytes) -> str:
 def bound_port(site: web.TCPSite) -> int:
     """The port a started site listens on (it was asked for port 0: any free one)."""
     server = site._server  # aiohttp keeps the asyncio server here; it has no public accessor
-    assert isinstance(server, asyncio.base_events.Server), "the site has not started"
-    return int(server.sockets[0].getsockname()[1])
+    # asyncio's Server or uvloop's: both have the AbstractServer's sockets.
+    sockets = getattr(server, "sockets", None)
+    assert sockets, "the site has not started"
+    return int(sockets[0].getsockname()[1])

@@ -1,4 +1,4 @@
-"""The first code a Python execution environment runs: awslambdaric, taught the token path.
+"""The first code a Python execution environment runs: awslambdaric, taught the token path, metered.
 
 The emulator's Runtime API address carries a per-environment token as a path
 (AWS_LAMBDA_RUNTIME_API=127.0.0.1:PORT/TOKEN, see runtime_api.py). awslambdaric's native client
@@ -7,19 +7,37 @@ builds its URLs as http://{address}/2018-06-01/..., so the token rides along. It
 address to http.client as host:port, which refuses a path: here it gets the same request with
 the token in front of its path instead.
 
-Run as a script (``python -s -S runtime_entry.py [SHIM] HANDLER``), so nothing of lambench is
-importable by the function; its own folder is taken off sys.path at once. With SHIM (a script
-path), that script runs next as __main__ with the handler as its only argument, and finds
-sys.path[0] as a script does; without it, awslambdaric's own main runs.
+The meter. From the moment an event arrives to the moment its answer is posted, this process
+measures, from inside (so that the emulator's own delays stay out): the wall time, its CPU time,
+and its run-queue delay (time runnable but waiting for a CPU: field 2 of
+/proc/self/task/*/schedstat), and, under a CPU quota, the time its cgroup was throttled (which the
+kernel counts as run-queue delay too). It writes one line per invocation, before it posts the
+answer, to the pipe the emulator gave it (LAMBENCH_METER_FD), so the line is there when the answer
+arrives. In the ``dilation`` cpu_mode (LAMBENCH_CPU_SHARE < 1) it also stretches the invocation:
+it sleeps cpu_time x (1/share - 1) before posting, for the runtime's own work as well as the
+handler's, as a quota would hold both.
+
+awslambdaric polls /next from a new thread per event (so that SIGINT works while it waits); here
+one polling thread serves every event, which keeps the same behaviour for a thread start less.
+
+Run as a script (``python -s -S runtime_entry.py HANDLER``), so nothing of lambench is importable
+by the function; its own folder is taken off sys.path at once, and the meter's variables are
+taken out of the environment before the function's code is imported.
 """
 
+import contextlib
 import os
 import sys
+import time
 
 sys.path.pop(0)
 
 from awslambdaric import lambda_runtime_client as ric_client  # noqa: E402
 from awslambdaric.lambda_runtime_marshaller import to_json  # noqa: E402
+
+METER_FD = int(os.environ.pop("LAMBENCH_METER_FD", "-1"))
+SHARE = float(os.environ.pop("LAMBENCH_CPU_SHARE", "1"))
+CPU_STAT = os.environ.pop("LAMBENCH_CPU_STAT", "")  # the cgroup's cpu.stat, under a CPU quota
 
 
 def call_rapid(self, http_method, endpoint, expected_http_code, payload=None, headers=None):
@@ -36,18 +54,117 @@ def call_rapid(self, http_method, endpoint, expected_http_code, payload=None, he
         raise ric_client.LambdaRuntimeClientError(endpoint, response.status, response_body)
 
 
-ric_client.BaseLambdaRuntimeClient.call_rapid = call_rapid
+def run_delay_ns():
+    """Run-queue delay of this process's live threads, in ns (a thread that ended takes its own along)."""
+    total = 0
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat", "rb") as stat:
+                total += int(stat.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def throttled_ns():
+    """How long this environment's cgroup has been throttled, in ns (0 without a quota)."""
+    if not CPU_STAT:
+        return 0
+    try:
+        with open(CPU_STAT, "rb") as stat:
+            for line in stat:
+                key, _, value = line.partition(b" ")
+                if key == b"throttled_time":  # cgroup v1, ns
+                    return int(value)
+                if key == b"throttled_usec":  # cgroup v2, µs
+                    return int(value) * 1000
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+class Meter:
+    """One invocation's readings, from its event's arrival to its answer."""
+
+    def __init__(self):
+        self.request_id = None
+        self.start = (0, 0, 0, 0)
+
+    @staticmethod
+    def read():
+        return time.monotonic_ns(), time.process_time_ns(), run_delay_ns(), throttled_ns()
+
+    def begin(self, request_id):
+        self.request_id = request_id
+        self.start = self.read()
+
+    def end(self, request_id):
+        if request_id != self.request_id:
+            return
+        self.request_id = None
+        wall0, cpu0, rq0, thr0 = self.start
+        cpu = time.process_time_ns() - cpu0
+        if SHARE < 1.0:
+            time.sleep(cpu / 1e9 * (1.0 / SHARE - 1.0))
+        wall1, _, rq1, thr1 = self.read()
+        if METER_FD >= 0:
+            line = f"{request_id} {wall1 - wall0} {cpu} {max(0, rq1 - rq0)} {max(0, thr1 - thr0)}\n"
+            with contextlib.suppress(OSError):  # the emulator stopped reading: it keeps its own clock
+                os.write(METER_FD, line.encode())
+
+
+METER = Meter()
+_POLLER: list = []  # the one thread that waits on /next
+
+
+def wait_next_invocation(self):
+    """awslambdaric's wait_next_invocation, on one polling thread instead of a new one per event."""
+    if self.use_thread_for_polling_next:
+        if not _POLLER:
+            _POLLER.append(self.ThreadPoolExecutor(max_workers=1))
+        try:
+            response_body, headers = _POLLER[0].submit(self._get_next).result()
+        except Exception as e:
+            raise ric_client.FaultException(
+                ric_client.FaultException.LAMBDA_RUNTIME_CLIENT_ERROR,
+                f"LAMBDA_RUNTIME Failed to get next invocation: {e}",
+                None,
+            ) from None
+    else:
+        response_body, headers = ric_client.runtime_client.next()
+    request_id = headers.get("Lambda-Runtime-Aws-Request-Id")
+    METER.begin(request_id)
+    return ric_client.InvocationRequest(
+        invoke_id=request_id,
+        x_amzn_trace_id=headers.get("Lambda-Runtime-Trace-Id"),
+        invoked_function_arn=headers.get("Lambda-Runtime-Invoked-Function-Arn"),
+        deadline_time_in_ms=headers.get("Lambda-Runtime-Deadline-Ms"),
+        client_context=headers.get("Lambda-Runtime-Client-Context"),
+        cognito_identity=headers.get("Lambda-Runtime-Cognito-Identity"),
+        tenant_id=headers.get("Lambda-Runtime-Aws-Tenant-Id"),
+        content_type=headers.get("Content-Type"),
+        event_body=response_body,
+        invocation_id=headers.get("Lambda-Runtime-Invocation-Id"),
+    )
+
+
+def metered(post):
+    def post_after_meter(self, invoke_id, *args, **kwargs):
+        METER.end(invoke_id)
+        return post(self, invoke_id, *args, **kwargs)
+
+    return post_after_meter
+
+
+Client = ric_client.BaseLambdaRuntimeClient
+Client.call_rapid = call_rapid
+Client.wait_next_invocation = wait_next_invocation
+Client.post_invocation_result = metered(Client.post_invocation_result)
+Client.post_invocation_error = metered(Client.post_invocation_error)
+if METER_FD >= 0:
+    os.set_inheritable(METER_FD, False)  # the function's own subprocesses never get it
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2:
-        import runpy
+    from awslambdaric import __main__ as ric_main
 
-        shim = sys.argv.pop(1)
-        sys.argv[0] = shim
-        # A script finds its own folder first on sys.path; the shim takes it off.
-        sys.path.insert(0, os.path.dirname(os.path.abspath(shim)))
-        runpy.run_path(shim, run_name="__main__")
-    else:
-        from awslambdaric import __main__ as ric_main
-
-        ric_main.main(sys.argv)
+    ric_main.main(sys.argv)

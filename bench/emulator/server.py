@@ -51,11 +51,12 @@ class EmulatorSettings:
     account_concurrency: int = 1000
     scaling_burst: int | None = SCALE_BURST  # None: the scaling rate is not modelled
     init_timeout_s: float = 10.0
-    cpu_mode: str = "auto"  # auto | quota | dilation | none
+    cpu_mode: str = "dilation"  # auto | quota | dilation | none (dilation holds under load: README)
     memory_mode: str = "auto"  # auto | cgroup | watchdog | none
     invoke: InvokeSettings = InvokeSettings()
     gateway: GatewaySettings = GatewaySettings()
     parent_pid: int | None = None  # stop when this process exits (the lambench run that started us)
+    env_cpus: tuple[int, ...] | None = None  # pin environments to these CPUs (None: anywhere)
 
 
 def _choose(flag: str, requested: str, allowed: bool, enforced: str, fallback: str, needs: str) -> str:
@@ -116,6 +117,7 @@ class Emulator:
                 settings.idle_timeout_s,
                 settings.max_lifetime_s,
                 settings.init_timeout_s,
+                env_cpus=settings.env_cpus,
             ),
         )
         self.provisioned = ProvisionedConcurrency(self.pool)

@@ -106,4 +106,4 @@ def context_facts(run_info: Mapping[str, Any], summary: RunSummary) -> list[tupl
         ("Run", f"{fmt_fact(run_info.get('run_id'))}, started {_when(run_info.get('started'))}"),
         ("Load", _load(run_info, summary)),
         ("Versions", _versions(run_info)),
-    ]
+    ] + ([("Host", str(run_info["host_capacity"]))] if run_info.get("host_capacity") else [])

@@ -23,6 +23,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+# What lambench run starts the emulator with: dilation, since it works from each environment's own
+# CPU time and so holds its 128/1769 ratio when the host is busy; quota does not (README, "Fidelity").
+DEFAULT_CPU_MODE = "dilation"
 READY = re.compile(r"listening on (http://127\.0\.0\.1:\d+) cpu_mode=(\w+)")
 START_TIMEOUT_S = 30
 
@@ -53,16 +56,35 @@ class LocalEmulator:
         self.stop()
 
 
-def start_emulator(log_path: Path, port: int = 0, extra_args: tuple[str, ...] = ()) -> LocalEmulator:
+def start_emulator(
+    log_path: Path,
+    port: int = 0,
+    extra_args: tuple[str, ...] = (),
+    cpu_mode: str | None = None,
+    pin: tuple[tuple[int, ...], tuple[int, ...]] | None = None,
+) -> LocalEmulator:
+    """Start the emulator; ``cpu_mode`` adds ``--cpu-mode``; ``pin`` = (the emulator's CPUs, its
+    environments' CPUs), from bench/load/capacity.py's plan."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    preexec = None
+    pinning: tuple[str, ...] = ()
+    if pin is not None:
+        own, environments = pin
+        pinning = ("--env-cpus", ",".join(map(str, environments)))
+
+        def preexec() -> None:
+            os.sched_setaffinity(0, own)
+
+    mode = ("--cpu-mode", cpu_mode) if cpu_mode else ()
     with open(log_path, "w") as log:
         command = [sys.executable, "-m", "bench.emulator", "--port", str(port), "--parent-pid", str(os.getpid())]
         process = subprocess.Popen(
-            [*command, *extra_args],
+            [*command, *mode, *pinning, *extra_args],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=preexec,
         )
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:

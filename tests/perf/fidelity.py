@@ -27,6 +27,9 @@ run, four things, each beside AWS's documented or published figure (tests/fixtur
    each; then an aiohttp generator posting the same request bytes), against the emulator and,
    as the generator's own ceiling, against the bare server; with errors by type and the CPU each
    process used. The generator shares this machine's cores with the emulator.
+5. Under load (issue 15): targets/cpu_bound at 128 and 1769 MB, a ~20 ms and a ~200 ms job, quiet,
+   under ``lambench run``'s own load (4 users x 4 sizes, against the same emulator) and beside two
+   busy-loop processes; each 128/1769 ratio beside 13.82 and beside the quiet one, per cpu mode.
 
 Other processes on this host perturb every figure (CPU share most: a quota caps a slow
 environment but not the 1769 MB baseline's competition). So each section first waits, at most
@@ -42,6 +45,8 @@ This file parses the options, runs the two halves and assembles the tables. The 
 module, beside it in tests/perf/: fidelity_sessions.py (the two halves, an emulator each: 1 and 2
 and the warm Duration per cpu mode; 3 and 4 on a default one), fidelity_cpu.py (1),
 fidelity_init.py (2), fidelity_warm.py (3 and the warm Duration), fidelity_throughput.py (4),
+fidelity_underload.py (5, "under load": the 128/1769 ratio quiet, under lambench run's own load
+and beside two busy loops, per cpu mode),
 fidelity_load.py (what other processes use), fidelity_common.py (statistics, formatting, the
 measuring client, emulator and deploy helpers). Each family module also prints its own detail
 table and gives its rows of the summary table.
@@ -63,6 +68,7 @@ from fidelity_init import init_rows, memory_rows, print_init
 from fidelity_load import QUIET_CORES
 from fidelity_sessions import measure_modes, measure_warm_path
 from fidelity_throughput import print_throughput, throughput_rows
+from fidelity_underload import measure_underload, print_underload
 from fidelity_warm import print_overhead, print_warm_duration, warm_duration_rows, warm_rows
 
 # ----------------------------------------------------------------------------- the tables
@@ -123,6 +129,8 @@ def print_results(results: dict[str, Any]) -> None:
     if "warm" in results:
         print_overhead(results["warm"])
         print_throughput(results["warm"])
+    if results.get("underload"):
+        print_underload(results["underload"])
     print_summary(results)
 
 
@@ -133,7 +141,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="about half the samples and 5 s load windows")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every raw number here")
-    parser.add_argument("--only", choices=("modes", "warm"), help="run one half only (for development)")
+    parser.add_argument("--only", choices=("modes", "warm", "underload"), help="run one part only (for development)")
     return parser.parse_args(argv)
 
 
@@ -143,6 +151,9 @@ def run_all(args: argparse.Namespace, results: dict[str, Any], log_dir: Path) ->
         measure_modes(log_dir, args.quick, results["modes"])
     if args.only in (None, "warm"):
         results["warm"] = measure_warm_path(log_dir, args.quick)
+    if args.only in (None, "underload"):
+        results["underload"] = {}
+        measure_underload(log_dir, args.quick, results["underload"])
 
 
 def main(argv: list[str] | None = None) -> int:
