@@ -175,4 +175,6 @@ def test_max_memory_used_is_the_environments_peak_rss(lambda_client, deploy):
 def test_each_environment_has_its_own_tmp(lambda_client, deploy):
     spec, variants = deploy("probe", (128, 256))
     tmpdirs = {_call(lambda_client, spec.name, {}, Qualifier=v.name)[1]["tmpdir"] for v in variants}
-    assert len(tmpdirs) == 2 and None not in tmpdirs
+    # Where the emulator sandboxes environments (root), each has its own /tmp at /tmp itself, as
+    # on Lambda; test_emulator_sandbox.py shows they are apart. Elsewhere each has its own TMPDIR.
+    assert None not in tmpdirs and (len(tmpdirs) == 2 or tmpdirs == {"/tmp"})

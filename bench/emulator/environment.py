@@ -9,6 +9,11 @@ A Python environment meters each invocation from inside (runtime_entry.py) and w
 per invocation to a pipe of its own; the line is in the pipe before the answer is posted, so it is
 read, without waiting, once the answer is in (schedstat.py says what it holds). A custom runtime
 has no meter: its counters are read from outside, when the event leaves and when the answer comes.
+
+Where the emulator runs as root, each environment runs in a sandbox (sandbox.py): a uid of its
+own, its code read-only, a private /tmp at /tmp. Its preexec chain is then: the parent-death
+signal, the cgroup join (which needs root), the CPUs, the sandbox, the parent-death signal again
+(a change of uid clears it).
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
+import subprocess
 import sys
 import time
 import uuid
@@ -27,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..awsfacts import RESERVED_ENVIRONMENT_VARIABLES, vcpus_for
-from . import runtime_view, schedstat
+from . import runtime_view, sandbox, schedstat
 from .cgroups import EnvironmentGroups
 from .lifeline import die_with_parent
 from .registry import FunctionVersion
@@ -132,6 +139,8 @@ class ExecutionEnvironment:
         # long-poll this one's port and take its events.
         self.runtime_token = secrets.token_urlsafe(24)
         self.views: runtime_view.Views | None = None
+        self.confinement: sandbox.Confinement | None = None  # the sandbox, where it is in force
+        self.layout: sandbox.Layout | None = None  # where the process finds its code, views and tmp
         self.process: asyncio.subprocess.Process | None = None
         self.current: Invocation | None = None
         self.init_lines: list[str] = []
@@ -208,25 +217,27 @@ class ExecutionEnvironment:
     def _process_env(self, runtime_port: int, meter_fd: int | None = None) -> dict[str, str]:
         """Lambda's variables and the function's own; nothing of the emulator's environment."""
         v = self.version
+        seen = self.layout or sandbox.host_layout(v.code_dir, self.views, self.tmp_dir)
+        code = str(seen.code)
         # A custom runtime (no view) brings its own runtime inside its code.
-        runtime = [str(self.views.runtime)] if self.views else []
-        layers = [str(layer) for layer in self.views.layers] if self.views else []
+        runtime = [str(seen.runtime)] if seen.runtime else []
+        layers = [str(layer) for layer in seen.layers]
         env = {
             # Lambda lets a function set these unreserved ones (PYTHONPATH is extended below).
             "PATH": LAMBDA_PATH,
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
-            "LD_LIBRARY_PATH": ":".join([str(v.code_dir), f"{v.code_dir}/lib", *runtime]),
+            "LD_LIBRARY_PATH": ":".join([code, f"{code}/lib", *runtime]),
         }
         env.update({k: val for k, val in v.environment.items() if k not in RESERVED})
         # Lambda's order (/var/task, /opt/python, /var/runtime): a vendored copy wins.
-        python_path = [str(v.code_dir), *filter(None, [env.get("PYTHONPATH")]), *layers, *runtime]
+        python_path = [code, *filter(None, [env.get("PYTHONPATH")]), *layers, *runtime]
         env.update(
             {
                 "PYTHONPATH": ":".join(python_path),
-                "TMPDIR": str(self.tmp_dir),
-                "LAMBDA_TASK_ROOT": str(v.code_dir),
-                "LAMBDA_RUNTIME_DIR": (runtime or [str(v.code_dir)])[0],
+                "TMPDIR": str(seen.tmp),
+                "LAMBDA_TASK_ROOT": code,
+                "LAMBDA_RUNTIME_DIR": (runtime or [code])[0],
                 "_HANDLER": v.handler,
                 "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{runtime_port}/{self.runtime_token}",
                 "AWS_LAMBDA_FUNCTION_NAME": v.name,
@@ -258,7 +269,7 @@ class ExecutionEnvironment:
     def _command(self) -> list[str]:
         v = self.version
         if not is_python(v.runtime):
-            return [str(v.code_dir / "bootstrap")]
+            return [str((self.layout.code if self.layout else v.code_dir) / "bootstrap")]
         return [sys.executable, *PYTHON_FLAGS, str(RUNTIME_ENTRY), v.handler]
 
     async def start(self, runtime_port: int) -> float:
@@ -270,6 +281,12 @@ class ExecutionEnvironment:
         if is_python(self.version.runtime):
             # Built once per emulator (then a memo): before t0, so Init Duration never holds it.
             self.views = await asyncio.to_thread(runtime_view.views_for, self.state_dir / "runtime-views")
+        # Prepared and probed once per emulator (also a memo); its uid claim and chown, per
+        # environment, are file operations of microseconds.
+        box = await asyncio.to_thread(sandbox.for_emulator, self.state_dir, RUNTIME_ENTRY)
+        if box.enabled:
+            self.confinement = box.confine(self.version.code_dir, self.tmp_dir, is_python(self.version.runtime))
+            self.layout = self.confinement.layout
         meter_write = None
         if is_python(self.version.runtime):
             self._meter_fd, meter_write = os.pipe()
@@ -278,7 +295,8 @@ class ExecutionEnvironment:
         try:
             self.process = await asyncio.create_subprocess_exec(
                 *self._command(),
-                cwd=self.version.code_dir,
+                # The sandbox's own path for it: uvloop (libuv) enters cwd after the preexec hook.
+                cwd=self.layout.code if self.layout else self.version.code_dir,
                 env=self._process_env(runtime_port, meter_write),
                 pass_fds=() if meter_write is None else (meter_write,),
                 stdin=asyncio.subprocess.DEVNULL,
@@ -286,9 +304,13 @@ class ExecutionEnvironment:
                 stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True,
                 limit=STREAM_LIMIT,
-                # Dies with the emulator (lifeline.py), joined to its cgroups before exec.
+                # Dies with the emulator (lifeline.py), joined to its cgroups and sandboxed before exec.
                 preexec_fn=die_with_parent(os.getpid(), self._enter_limits),
             )
+        except subprocess.SubprocessError:  # a step of the sandbox failed (it says which, in the log)
+            raise InitFailure(
+                "Runtime.Unknown", _error_body("Runtime.Unknown", "the execution environment could not start"), 0.0, []
+            ) from None
         except OSError as err:  # a custom runtime without an executable bootstrap
             raise InitFailure(
                 "Runtime.InvalidEntrypoint",
@@ -338,11 +360,13 @@ class ExecutionEnvironment:
         raise InitFailure(error_type, body, init_ms, self.take_init_lines())
 
     def _enter_limits(self) -> None:
-        """Runs in the child before exec: its cgroups, then its CPUs."""
+        """Runs in the child before exec: its cgroups and its CPUs while still root, then its sandbox."""
         if self.groups is not None:
             self.groups.join()
         if self.cpus:
             os.sched_setaffinity(0, self.cpus)
+        if self.confinement is not None:
+            self.confinement.enter()
 
     async def invoke(self, invocation: Invocation, timeout_s: float) -> RuntimeAnswer | None:
         """Run one invocation. None means the deadline passed; the environment is then killed."""
@@ -426,6 +450,12 @@ class ExecutionEnvironment:
         if self._meter_fd is not None:
             os.close(self._meter_fd)
             self._meter_fd = None
+        if self.confinement is not None:
+            group = self.groups and (self.groups.memory or self.groups.cpu)
+            self.confinement.release(group / "cgroup.procs" if group else None)
+            self.confinement = None
+            # Its /tmp goes with it, as on Lambda (it is owned by a uid that may serve again).
+            await asyncio.to_thread(shutil.rmtree, self.tmp_dir.parent, True)
 
     # ---- output -------------------------------------------------------------------------------
     async def _read_output(self) -> None:

@@ -15,8 +15,10 @@ asked for through ctypes:
   which lives exactly as long as the emulator.
 
 The setting is cleared in a forked child, so a process an environment starts is not covered:
-its cgroup is (cgroups.py). A parent that dies between fork and prctl sends nothing, so each
-side compares getppid() with the parent it expects right after asking.
+its cgroup is (cgroups.py). It is cleared as well when a process changes its uid or gid, as an
+environment's sandbox does (sandbox.py): the hook asks again once the rest of its chain has run.
+A parent that dies between fork and prctl sends nothing, so each side compares getppid() with
+the parent it expects right after asking.
 """
 
 from __future__ import annotations
@@ -44,12 +46,17 @@ def ask_for_parent_death_signal(signum: int) -> bool:
 def die_with_parent(parent_pid: int, then: Callable[[], None] | None = None) -> Callable[[], None]:
     """A preexec hook: SIGKILL this child when ``parent_pid`` (the forking thread) goes, then ``then``."""
 
-    def hook() -> None:
+    def ask() -> None:
         ask_for_parent_death_signal(signal.SIGKILL)
         if os.getppid() != parent_pid:  # the parent died before prctl: no signal will come
             os.kill(os.getpid(), signal.SIGKILL)
+
+    def hook() -> None:
+        ask()
         if then is not None:
             then()
+            # ``then`` may have changed the uid (sandbox.py), which clears the setting: ask again.
+            ask()
 
     return hook
 

@@ -38,6 +38,8 @@ LATEST = "$LATEST"
 # The error's wording as AWS returns it ("Unzipped size must be smaller than 262144000 bytes").
 UNZIP_FAILED = "Could not unzip uploaded file. Please check your file, then try to upload again."
 COPY_CHUNK = 1024 * 1024
+CODE_DIR_MODE = CODE_EXEC_MODE = 0o755
+CODE_FILE_MODE = 0o644
 
 
 def function_arn(name: str, qualifier: str | None = None) -> str:
@@ -220,9 +222,10 @@ def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) ->
             if written > info.file_size:
                 raise zipfile.BadZipFile(f"{info.filename} holds more than the {info.file_size} bytes it declares")
             sink.write(chunk)
-    mode = (info.external_attr >> 16) & 0o777
-    if mode:
-        path.chmod(mode)  # a custom runtime's bootstrap must stay executable
+    # Owned by the emulator (root, where environments run as uids of their own, sandbox.py) and
+    # writable by it alone: readable by anyone, executable if the zip says so (a custom
+    # runtime's bootstrap), whatever modes or umask the zip and the host bring.
+    path.chmod(CODE_EXEC_MODE if (info.external_attr >> 16) & 0o111 else CODE_FILE_MODE)
 
 
 def _extract(data: bytes, target: Path) -> None:
@@ -241,6 +244,8 @@ def _extract(data: bytes, target: Path) -> None:
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
             _copy_member(archive, info, path)
+    for folder, _, _ in os.walk(target):
+        os.chmod(folder, CODE_DIR_MODE)
 
 
 # What a corrupt or hostile zip raises while it is read: bad headers or CRCs, truncated or

@@ -150,7 +150,11 @@ def _link_tree(members: list[_Installed], installed: dict[str, _Installed], dest
                     target = member.base.joinpath(*prefix)
                     if target.exists():
                         link = dest.joinpath(*prefix)
-                        link.parent.mkdir(parents=True, exist_ok=True)
+                        if not link.parent.is_dir():
+                            link.parent.mkdir(parents=True)
+                            # Enterable by an environment's own uid (sandbox.py), whatever the umask.
+                            for folder in (link.parent, *link.parent.relative_to(dest).parents):
+                                (dest / folder).chmod(0o755)
                         os.symlink(target, link)
                         linked.add(prefix)
                     break
