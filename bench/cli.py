@@ -33,6 +33,7 @@ def cmd_run(args) -> int:
     from .run import run_benchmark
 
     config = load_config(_config_path(args))
+    options = _run_options(args)
     gates = _gate_settings(args, config.gates) if args.gate is not None else None
     if gates is not None:
         if not gates.gates:
@@ -41,14 +42,36 @@ def cmd_run(args) -> int:
     console = Console(stderr=False)
     # A CI timeout sends SIGTERM first: stop as Ctrl-C does (load, then emulator), and report.
     signal.signal(signal.SIGTERM, _interrupt)
-    output = run_benchmark(config, console)
+    output = run_benchmark(config, console, options)
     _print_outputs(console, output.outputs)
     if output.interrupted:
         console.print("[yellow]interrupted: the report covers what was measured before the stop[/]")
-    print(f"report: {output.outputs.report_html.resolve()}")
+    if output.capacity_line:
+        print(output.capacity_line)  # what the figures above may owe to this host
+    print(f"report: {output.outputs.report_html.resolve()}")  # last, always: the README says so
     if output.interrupted:
         return 130
     return 0 if gates is None else _gate(args, output.outputs.run_dir, gates)
+
+
+def _run_options(args):
+    from .load.budget import Budget
+    from .run import RunOptions
+    from .targets.awsrun import AwsRunOptions
+
+    return RunOptions(
+        aws=AwsRunOptions(yes=args.yes, function_arn=args.function),
+        budget=Budget(max_invocations=args.max_invocations, max_usd=args.max_usd),
+    )
+
+
+def cmd_teardown(args) -> int:
+    from .targets.awsrun import teardown_run_dir
+
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        raise UserError(f"{run_dir}: not a run folder (give reports/<run-id>)")
+    return teardown_run_dir(run_dir)
 
 
 def _interrupt(signum, _frame) -> None:
@@ -182,7 +205,14 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="benchmark the function across its memory sizes and write a report")
     run.add_argument("-c", "--config", default=default_config, help=config_help)
     _gate_arguments(run, on_run=True)
+    _aws_arguments(run)
     run.set_defaults(func=cmd_run)
+
+    teardown = commands.add_parser(
+        "teardown", help="remove what an AWS run created, as its journal lists (after a crash; safe to repeat)"
+    )
+    teardown.add_argument("run_dir", metavar="RUN_DIR", help="the run's folder, reports/<run-id>, with journal.jsonl")
+    teardown.set_defaults(func=cmd_teardown)
 
     gate = commands.add_parser(
         "gate", help="check a run against its gates (and a baseline): exit 0 pass, 1 fail, 2 bad input"
@@ -269,6 +299,37 @@ def _gate_arguments(parser: argparse.ArgumentParser, *, on_run: bool) -> None:
                         "$GITHUB_STEP_SUMMARY when set)")  # fmt: skip
 
 
+def _aws_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--yes", action="store_true", default=_env_flag("LAMBENCH_YES"),
+                        help="run against AWS without asking for confirmation (CI; or $LAMBENCH_YES=1)")  # fmt: skip
+    parser.add_argument(
+        "--function", metavar="ARN", default=os.environ.get("LAMBENCH_FUNCTION_ARN"),
+        help="benchmark your own function, arn:aws:lambda:REGION:ACCOUNT:function:NAME (or [function] arn; "
+        "$LAMBENCH_FUNCTION_ARN): a version and temporary alias per size, $LATEST put back, all removed at the end",
+    )  # fmt: skip
+    parser.add_argument("--max-invocations", type=_positive(int), metavar="N",
+                        help="stop the load after N invocations")  # fmt: skip
+    parser.add_argument("--max-usd", type=_positive(float), metavar="USD",
+                        help="stop the load when the estimated cost of its invocations reaches USD")  # fmt: skip
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not value > 0 or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"{text!r}: must be a positive number")
+        return value
+
+    return parse
+
+
 def _alpha(text: str) -> float:
     from .gate.settings import alpha_problem
 
@@ -313,15 +374,27 @@ def _fail(message: str, code: int) -> int:
 def _aws_failure(err: Exception) -> tuple[str, int] | None:
     """One line for the AWS client's failures: unreachable endpoints and missing credentials are
     the user's configuration (exit 2); anything AWS refused is a failed run (exit 3)."""
-    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
+    from botocore.exceptions import (
+        ClientError,
+        EndpointConnectionError,
+        MetadataRetrievalError,
+        NoCredentialsError,
+        NoRegionError,
+    )
 
     if isinstance(err, EndpointConnectionError):
         return (
             f"endpoint {err.kwargs.get('endpoint_url')}: cannot connect (is `lambench emulator` running there?)",
             EXIT_USAGE,
         )
-    if isinstance(err, (NoCredentialsError, NoRegionError)):
-        return f'target.kind = "aws": {err} (configure the AWS CLI, or set AWS_PROFILE)', EXIT_USAGE
+    if isinstance(err, (NoCredentialsError, MetadataRetrievalError)):
+        # MetadataRetrievalError: the chain's last resort, the instance metadata endpoint, did not
+        # answer (bench/awsclient.py gives it 1 s and no IMDSv1 fallback): nothing else had any.
+        from .awsclient import CREDENTIALS_HELP
+
+        return f'target.kind = "aws": {CREDENTIALS_HELP}', EXIT_USAGE
+    if isinstance(err, NoRegionError):
+        return f'target.kind = "aws": {err} (set target.region, or AWS_DEFAULT_REGION)', EXIT_USAGE
     if isinstance(err, ClientError):
         return str(err), EXIT_RUN_FAILED
     return None

@@ -55,6 +55,8 @@ class FunctionConfig:
     architecture: str = "x86_64"
     timeout_s: int = 30
     environment: dict[str, str] = field(default_factory=dict)
+    arn: str | None = None  # the user's own function (AWS): benchmarked as it is, its code untouched
+    role: str | None = None  # the sample's execution role on AWS; None: the run creates one
 
 
 LOAD_PATHS = ("direct", "apigw-http", "apigw-rest")
@@ -102,6 +104,7 @@ class BenchConfig:
             architecture=f.architecture,
             timeout_s=f.timeout_s,
             environment=dict(f.environment),
+            **({"role": f.role} if f.role else {}),
         )
 
 
@@ -340,7 +343,9 @@ def _target(s: _Section) -> TargetConfig:
 
 
 def _function(s: _Section, base: Path) -> FunctionConfig:
-    s.unknown({"name", "source", "handler", "runtime", "architecture", "timeout_s", "environment"})
+    s.unknown({"name", "source", "handler", "runtime", "architecture", "timeout_s", "environment", "arn", "role"})
+    if "arn" in s.data:
+        return _user_function(s, base)
     source = base / s.get("source", str)
     if not source.is_dir():
         raise s.error(s.name("source"), s.data["source"], f"must be a folder (no folder at {source})")
@@ -359,7 +364,39 @@ def _function(s: _Section, base: Path) -> FunctionConfig:
         architecture=s.checked("architecture", architecture_problem, "x86_64"),
         timeout_s=s.checked("timeout_s", timeout_problem, 30),
         environment=dict(environment),
+        role=_role(s),
     )
+
+
+def _user_function(s: _Section, base: Path) -> FunctionConfig:
+    """[function] arn = ...: the user's own function; name, source and handler are its own, not ours."""
+    from .targets.existing import parse_function_arn
+
+    arn = s.get("arn", str)
+    try:
+        parsed = parse_function_arn(arn, where=f"{s.where}: {s.name('arn')}")
+    except UserError:
+        allowed = "must be a function ARN, arn:aws:lambda:REGION:ACCOUNT:function:NAME"
+        raise s.error(s.name("arn"), arn, allowed) from None
+    for key in ("source", "handler", "role", "environment"):
+        if key in s.data:
+            allowed = "must be left out with function.arn (lambench uses the function as it is)"
+            raise s.error(s.name(key), s.data[key], allowed)
+    return FunctionConfig(
+        name=parsed.name,
+        source=base,
+        handler="",
+        architecture=s.checked("architecture", architecture_problem, "x86_64"),
+        timeout_s=s.checked("timeout_s", timeout_problem, 30),
+        arn=arn,
+    )
+
+
+def _role(s: _Section) -> str | None:
+    role = s.get("role", str, None)
+    if role is not None and not role.startswith("arn:") or role == "":
+        raise s.error(s.name("role"), role, "must be an IAM role ARN, arn:aws:iam::ACCOUNT:role/NAME")
+    return role
 
 
 def _variants(s: _Section) -> tuple[int, ...]:

@@ -90,22 +90,22 @@ def run_load(
         if console is not None:
             console.print(f"[bold]open loop[/] {settings.rps:g}/s, Poisson: {open_loop.plan.rule}")
     collector = collector_for(settings, env.events)
-    runner = env.create_local_runner()
     started = time.monotonic()
     interrupted = False
-    try:
-        runner.start(users, spawn_rate=spawn_rate)
-        if console is not None and not console.is_terminal:
-            _wait_with_log_lines(collector, run_time_s, started, console)
-        else:
-            _wait_with_progress(env, run_time_s, started, console)
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
+    try:  # from the moment the store exists: a Ctrl-C at any point still closes it
+        runner = env.create_local_runner()
         try:
-            _stop_users(runner, console)
+            runner.start(users, spawn_rate=spawn_rate)
+            if console is not None and not console.is_terminal:
+                _wait_with_log_lines(collector, run_time_s, started, console)
+            else:
+                _wait_with_progress(env, run_time_s, started, console)
+        except KeyboardInterrupt:
+            interrupted = True
         finally:
-            collector.close()
+            _stop_users(runner, console)
+    finally:
+        collector.close()
     total = env.stats.total
     facts = open_loop.facts() if open_loop is not None else None
     if facts is not None and console is not None:

@@ -5,16 +5,20 @@ client's ``endpoint_url`` differs (bench/awsclient.py makes it). A variant is pr
 setting the memory on $LATEST, waiting for the update, publishing a version (which freezes
 that memory) and pointing the alias ``mem-<MB>`` at it. The deployer records what it
 created so that teardown removes exactly that, and never a function that existed before.
+Given a Journal (bench/targets/journal.py), it also writes each resource there before the call
+that creates it, so that ``lambench teardown`` can finish the job after a crash.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from bench.targets.journal import Journal
 from bench.targets.package import code_sha256, zip_folder
 from bench.targets.spec import FunctionSpec, validate_memory, validate_memory_sizes
 
@@ -23,6 +27,9 @@ ALIAS_PREFIX = "mem-"
 # Delay=1 suits both: the emulator and moto settle at once, AWS within a few seconds.
 # 300 attempts is botocore's own ceiling for these waiters (about five minutes).
 WAITER_CONFIG = {"Delay": 1, "MaxAttempts": 300}
+# How long a new execution role may take to reach Lambda: AWS documents "a few seconds"; 60 s here.
+ROLE_READY_ATTEMPTS = 30
+ROLE_READY_DELAY_S = 2.0
 
 
 class DeployError(Exception):
@@ -52,6 +59,16 @@ def alias_name(memory_mb: int) -> str:
     return f"{ALIAS_PREFIX}{memory_mb}"
 
 
+def log_group_name(function_name: str) -> str:
+    """Where Lambda writes a function's logs; created by its first invoke, kept after it is deleted."""
+    return f"/aws/lambda/{function_name}"
+
+
+def _log_group_exists(logs_client: Any, name: str) -> bool:
+    groups = logs_client.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    return any(group["logGroupName"] == name for group in groups)
+
+
 def _error_code(error: ClientError) -> str:
     return error.response.get("Error", {}).get("Code", "")
 
@@ -66,10 +83,24 @@ class VariantDeployer:
     Make the client with ``awsclient.client("lambda", endpoint, region, awsclient.control_plane_config())``.
     """
 
-    def __init__(self, lambda_client: Any, waiter_config: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        lambda_client: Any,
+        waiter_config: dict[str, int] | None = None,
+        journal: Journal | None = None,
+        logs_client: Any = None,
+        version_tag: str = "",
+    ) -> None:
+        """``logs_client``: with a journal, the function's log group is journaled when this deployer
+        creates the function and the group does not exist yet (invokes create it; it outlives the
+        function). ``version_tag`` goes into each published version's Description (a run id):
+        unique, so that teardown can find a version whose number it never learnt."""
         self._client = lambda_client
         self._waiter_config = dict(waiter_config or WAITER_CONFIG)
         self._created: dict[str, Created] = {}
+        self._journal = journal
+        self._logs = logs_client
+        self._version_tag = version_tag
 
     def created_functions(self) -> list[str]:
         """The functions this deployer has touched (created, or given aliases), for teardown."""
@@ -104,8 +135,13 @@ class VariantDeployer:
             raise
 
     def _create_function(self, spec: FunctionSpec, zip_bytes: bytes) -> str | None:
+        if self._journal is not None:
+            self._journal.create("function", name=spec.name)
+            group = log_group_name(spec.name)
+            if self._logs is not None and not _log_group_exists(self._logs, group):
+                self._journal.create("log_group", name=group)
         try:
-            response = self._client.create_function(
+            response = self._create_when_role_is_ready(
                 FunctionName=spec.name,
                 Code={"ZipFile": zip_bytes},
                 Architectures=[spec.architecture],
@@ -114,11 +150,26 @@ class VariantDeployer:
             )
         except ClientError as error:
             if _error_code(error) in ("ResourceConflictException", "ConflictException"):
+                if self._journal is not None:  # someone else's function now: never delete it
+                    self._journal.write(op="abandon", kind="function", name=spec.name)
                 return None
             raise
         self._record(spec.name).function = True
         self._wait("function_active_v2", spec.name)
         return response["FunctionArn"]
+
+    def _create_when_role_is_ready(self, **kwargs: Any) -> dict[str, Any]:
+        # A role created a moment ago is not yet visible to Lambda (IAM is eventually consistent):
+        # CreateFunction says it "cannot be assumed" for some seconds. Retry that, and only that.
+        for _attempt in range(ROLE_READY_ATTEMPTS - 1):
+            try:
+                return self._client.create_function(**kwargs)
+            except ClientError as error:
+                message = str(error.response.get("Error", {}).get("Message", ""))
+                if _error_code(error) != "InvalidParameterValueException" or "assume" not in message:
+                    raise
+            time.sleep(ROLE_READY_DELAY_S)
+        return self._client.create_function(**kwargs)
 
     def _update_function(self, spec: FunctionSpec, zip_bytes: bytes, current: dict[str, Any]) -> str:
         # Uploading identical code still costs an update cycle on AWS; skip it when nothing changed.
@@ -156,11 +207,15 @@ class VariantDeployer:
             Environment={"Variables": dict(spec.environment)},
         )
         self._wait("function_updated_v2", spec.name)
-        published = self._client.publish_version(
-            FunctionName=spec.name, Description=f"lambench {alias_name(memory_mb)}"
-        )
-        _check_published(spec.name, published, memory_mb)
+        description = " ".join(filter(None, ("lambench", self._version_tag, alias_name(memory_mb))))
+        if self._journal is not None:
+            self._journal.create("version", function=spec.name, description=description)
+        published = self._client.publish_version(FunctionName=spec.name, Description=description)
         version = published["Version"]
+        if self._journal is not None:
+            self._journal.write(op="created", kind="version", function=spec.name, description=description,
+                                version=version)  # fmt: skip
+        _check_published(spec.name, published, memory_mb)
         alias_arn = self._point_alias(spec.name, alias_name(memory_mb), version)
         return Variant(name=alias_name(memory_mb), memory_mb=memory_mb, version=version, alias_arn=alias_arn)
 
@@ -178,6 +233,8 @@ class VariantDeployer:
         if self._alias_exists(function_name, name):
             response = self._client.update_alias(FunctionName=function_name, Name=name, FunctionVersion=version)
             return response["AliasArn"]
+        if self._journal is not None:
+            self._journal.create("alias", function=function_name, name=name)
         response = self._client.create_alias(
             FunctionName=function_name,
             Name=name,

@@ -1,0 +1,128 @@
+"""Helpers for the AWS tests: moto's server on 127.0.0.1, `lambench` against it, the account listed.
+
+Moto runs as a server (ThreadedMotoServer, 127.0.0.1 only) in the test process, and lambench
+reaches it as it would reach AWS: ``kind = "aws"`` with no endpoint in bench.toml, and boto3's
+standard ``AWS_ENDPOINT_URL`` in the environment. Moto invokes without Docker ("use_docker":
+false, its documented mode): the answers carry no log tail, so records have no REPORT figures.
+AWS's managed policies are loaded (MOTO_IAM_LOAD_MANAGED_POLICIES), as they exist on AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from moto.server import ThreadedMotoServer
+
+from bench import awsclient
+
+REPO = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+ACCOUNT = "123456789012"  # moto's
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+CREDENTIAL_NAMES = (
+    "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE",
+)  # fmt: skip
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """A fresh moto server's URL, for one module's tests."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        url = f"http://127.0.0.1:{port}"
+        try:
+            config = {"lambda": {"use_docker": False}}
+            requests.post(f"{url}/moto-api/config", json=config, timeout=10).raise_for_status()
+            # Moto's backends live in this process, shared by every server it starts: begin empty.
+            requests.post(f"{url}/moto-api/reset", timeout=10).raise_for_status()
+            yield url
+        finally:
+            server.stop()
+
+
+def clients(url: str) -> dict[str, Any]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        return {s: awsclient.client(s, url, REGION) for s in ("lambda", "logs", "iam")}
+
+
+def account(url: str) -> dict[str, Any]:
+    """What the tests compare before and after: functions with their versions and aliases, log groups,
+    roles with their attached policies."""
+    c = clients(url)
+    functions = {}
+    for function in c["lambda"].list_functions()["Functions"]:
+        name = function["FunctionName"]
+        versions = c["lambda"].list_versions_by_function(FunctionName=name)["Versions"]
+        aliases = c["lambda"].list_aliases(FunctionName=name)["Aliases"]
+        functions[name] = {
+            "versions": sorted((v["Version"], v.get("Description", "")) for v in versions),
+            "aliases": sorted((a["Name"], a["FunctionVersion"]) for a in aliases),
+        }
+    groups = sorted(g["logGroupName"] for g in c["logs"].describe_log_groups()["logGroups"])
+    roles = {}
+    for role in c["iam"].list_roles()["Roles"]:
+        attached = c["iam"].list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]
+        roles[role["RoleName"]] = sorted(p["PolicyArn"] for p in attached)
+    return {"functions": functions, "log_groups": groups, "roles": roles}
+
+
+def create_role(url: str, name: str) -> str:
+    return clients(url)["iam"].create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+
+
+def config_text(reports: Path, *, run_time_s: float = 3, client: str = "boto3", function: str = "") -> str:
+    """bench.toml for kind = "aws" with no endpoint: where it goes is AWS_ENDPOINT_URL's business."""
+    function = function or (
+        f'name = "lambench-moto"\nsource = "{REPO / "targets" / "cpu_bound"}"\nhandler = "app.lambda_handler"'
+    )
+    return (
+        f'[target]\nkind = "aws"\nregion = "{REGION}"\n[function]\n{function}\n[variants]\nmemory_mb = [128, 512]\n'
+        f'[load]\nusers = 2\nspawn_rate = 2\nrun_time_s = {run_time_s}\nclient = "{client}"\n'
+        f'[report]\ndir = "{reports}"\n'
+    )
+
+
+def aws_env(url: str, call_log: Path | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_NAMES}
+    env.update(AWS_ENDPOINT_URL=url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", COLUMNS="160")
+    if call_log is not None:
+        env["LAMBENCH_AWS_CALL_LOG"] = str(call_log)
+    env.update(extra)
+    return env
+
+
+def lambench(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 180, **kwargs: Any):
+    command = [sys.executable, "-m", "bench", *args]
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env, stdin=subprocess.DEVNULL, **kwargs
+    )
+
+
+def run_dirs(reports: Path) -> list[Path]:
+    return sorted(p for p in reports.iterdir() if p.is_dir() and not p.is_symlink()) if reports.is_dir() else []
+
+
+def journal_lines(run_dir: Path) -> list[dict[str, Any]]:
+    path = run_dir / "journal.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []

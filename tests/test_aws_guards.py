@@ -1,0 +1,75 @@
+"""The guards of an AWS run that need no moto: no credentials, and the budget's arithmetic on a real store."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+
+from aws_moto import CREDENTIAL_NAMES, config_text
+
+from bench.collect.store import RecordStore
+from bench.load.budget import Budget, spend_of
+from bench.records import InvocationRecord
+
+
+def test_no_credentials_fail_in_one_line_within_5_s_even_if_instance_metadata_hangs(tmp_path):
+    """The instance metadata endpoint is a socket that accepts and never answers (a black hole, as on a
+    network that drops 169.254.169.254): the run must still fail within the documented 5 s."""
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        hole.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(hole.accept()[0])
+            except OSError:
+                continue
+
+    threading.Thread(target=accept, daemon=True).start()
+    (tmp_path / "bench.toml").write_text(config_text(tmp_path / "reports"))
+    env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_NAMES and not k.startswith("AWS_")}
+    env.update(
+        HOME=str(tmp_path), AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+        AWS_EC2_METADATA_SERVICE_ENDPOINT=f"http://127.0.0.1:{hole.getsockname()[1]}",
+    )  # fmt: skip
+    try:
+        result = subprocess.run([sys.executable, "-m", "bench", "run", "--yes"], cwd=tmp_path, env=env,
+                                capture_output=True, text=True, timeout=5)  # fmt: skip
+    finally:
+        stop.set()
+        hole.close()
+        for conn in held:
+            conn.close()
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "no AWS credentials found" in result.stderr and "AWS_ACCESS_KEY_ID" in result.stderr
+    assert held, "the chain did ask the metadata endpoint (so the bound above is the one that matters)"
+
+
+def record(variant: str, status: str = "ok", billed_ms: int | None = None, client_ms: float = 10.4):
+    return InvocationRecord(run_id="r", variant=variant, path="direct", t_start_ns=1, client_ms=client_ms,
+                            status=status, billed_ms=billed_ms)  # fmt: skip
+
+
+def test_spend_prices_billed_records_their_latency_when_unbilled_and_throttles_at_nothing(tmp_path):
+    path = tmp_path / "records.sqlite"
+    with RecordStore(path) as store:
+        store.add(record("mem-1024", billed_ms=1000))
+        store.add(record("mem-1024"))  # no REPORT line yet: 10.4 ms at the client, priced as 11 ms
+        store.add(record("mem-1024", status="throttled"))
+        store.flush()
+    spend = spend_of(path, {"mem-1024": 1024}, "x86_64")
+    assert spend.invocations == 3
+    expected = 2 * 0.20 / 1e6 + (1000 + 11) / 1000 * 0.0000166667
+    assert abs(spend.usd - expected) < 1e-12
+    assert Budget(max_invocations=3).reached(spend) == "3 invocations reached --max-invocations 3"
+    assert Budget(max_invocations=4).reached(spend) is None
+    assert Budget(max_usd=expected * 1.01).reached(spend) is None
+    assert "reached --max-usd" in str(Budget(max_usd=expected * 0.99).reached(spend))

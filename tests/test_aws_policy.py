@@ -1,0 +1,59 @@
+"""docs/aws.md's IAM policy holds exactly the actions lambench calls.
+
+The operations are recorded by botocore's before-call event on every client bench/awsclient.py
+makes (LAMBENCH_AWS_CALL_LOG) while lambench runs against moto's server: a run of the sample, a
+run of a user's own function, `lambench teardown`, and `lambench deploy` twice (the second
+updates the aliases). Two of the policy's actions cannot be seen that way and are named below.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from aws_moto import ACCOUNT, aws_env, clients, config_text, create_role, lambench, moto_server, run_dirs
+
+POLICY_DOC = Path(__file__).resolve().parent.parent / "docs" / "aws.md"
+# botocore's operation name where IAM's action differs from it.
+ACTION_OF = {"lambda:Invoke": "lambda:InvokeFunction"}
+# In the policy but never a boto3 call of ours here, each for its reason:
+UNSEEN = {
+    "iam:PassRole": "authorization only: checked by CreateFunction when it hands the role to Lambda",
+    "lambda:UpdateFunctionCode": "a deploy over an existing function whose code changed; same code here",
+}
+
+
+def policy_actions() -> set[str]:
+    (block,) = re.findall(r"```json\n(.*?)```", POLICY_DOC.read_text(), re.S)
+    policy = json.loads(block)
+    return {action for statement in policy["Statement"] for action in statement["Action"]}
+
+
+def test_the_policy_allows_every_call_and_nothing_more(tmp_path):
+    log = tmp_path / "calls.log"
+    with moto_server() as url:
+        env = aws_env(url, log)
+        (tmp_path / "bench.toml").write_text(config_text(tmp_path / "reports", run_time_s=1))
+        assert lambench(["run", "--yes"], env, tmp_path).returncode == 0
+        (run_dir,) = run_dirs(tmp_path / "reports")
+        assert lambench(["teardown", str(run_dir)], env, tmp_path).returncode == 0
+
+        from bench.targets import DEFAULT_ROLE, zip_folder
+
+        create_role(url, DEFAULT_ROLE.rsplit("/", 1)[1])
+        for _ in range(2):
+            deployed = lambench(["deploy"], env, tmp_path)
+            assert deployed.returncode == 0, deployed.stderr
+        arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:users"
+        clients(url)["lambda"].create_function(
+            FunctionName="users", Runtime="python3.12", Role=DEFAULT_ROLE, Handler="app.lambda_handler",
+            Code={"ZipFile": zip_folder(Path(__file__).parent.parent / "targets" / "cpu_bound")},
+        )  # fmt: skip
+        used = lambench(["run", "--yes", "--function", arn], env, tmp_path)
+        assert used.returncode == 0, used.stderr
+    called = {ACTION_OF.get(line, line) for line in log.read_text().split()}
+    allowed = policy_actions()
+    assert called - allowed == set(), "called but not in docs/aws.md's policy"
+    assert allowed - called - set(UNSEEN) == set(), "in the policy but never called"
+    assert {"lambda:InvokeFunction", "lambda:UpdateAlias", "iam:CreateRole", "logs:DeleteLogGroup"} <= called
