@@ -146,11 +146,17 @@ def main() -> None:
                 )
             ratio = statistics.fmean(tally["aplt50"]["calls"]) / statistics.fmean(tally["adaptive"]["calls"])
             print(f"{w}: APLT num 50 / adaptive invocations = {ratio:.2f}x", file=sys.stderr, flush=True)
+            for row in rows[-3:]:  # as each workload ends: a long run keeps what it measured
+                print(_row(*row), file=sys.stderr, flush=True)
     print(f"cpu mode {args.cpu_mode}; {args.repeats} repeats per workload")
     print("| workload | true optimum | method | accurate picks | mean invocations | mean USD |")
     print("|---|---|---|---|---|---|")
-    for w, best, k, ok, n, calls, usd in rows:
-        print(f"| {w} | {best} MB | {k} | {ok}/{n} | {calls:.1f} | {usd:.3g} |")
+    for row in rows:
+        print(_row(*row))
+
+
+def _row(w: str, best: int, k: str, ok: int, n: int, calls: float, usd: float) -> str:
+    return f"| {w} | {best} MB | {k} | {ok}/{n} | {calls:.1f} | {usd:.3g} |"
 
 
 if __name__ == "__main__":
