@@ -46,6 +46,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .lifeline import process_alive
+
 PERIOD_US = 20_000
 MIN_QUOTA_US = 1_000
 ROOT = Path("/sys/fs/cgroup")
@@ -82,16 +84,6 @@ class CgroupFiles:
             return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _words(path: Path) -> set[str]:
@@ -162,7 +154,7 @@ class Tree:
         self.base = parent / f"{PREFIX}{os.getpid()}"
         for group in parent.glob(f"{PREFIX}*"):
             pid = group.name[len(PREFIX) :]
-            if pid.isdigit() and not _alive(int(pid)) and not _foreign(group):
+            if pid.isdigit() and not process_alive(int(pid)) and not _foreign(group):
                 _remove_tree(fs, group, CLOSE_WAIT_S)
         if not self.base.exists():
             fs.mkdir(self.base)

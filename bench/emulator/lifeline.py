@@ -87,3 +87,14 @@ class ParentWatch:
         while True:
             await asyncio.sleep(PARENT_POLL_S)
             self.check()
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (it may belong to another user: then it does)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

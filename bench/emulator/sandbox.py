@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import runtime_view
+from .lifeline import process_alive
 
 HOME = Path("/run/lambench")
 MOUNTS = HOME / "env"  # the mount points an environment's code, runtime and layers are bound on
@@ -152,15 +153,7 @@ def _owner_alive(claim: Path) -> bool:
         pid = int(claim.read_text() or "0")
     except (OSError, ValueError):
         return True  # being written by its claimer
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid > 0 and process_alive(pid)
 
 
 def sweep_claims() -> None:

@@ -11,27 +11,30 @@ Lines (``op`` and ``kind``):
 - ``target``: the first line, the region and each service's endpoint URL as the run resolved
   them (AWS_ENDPOINT_URL included), so that teardown talks to where the run went whatever its
   own environment says; ``account``: the account STS named, which teardown checks;
-- ``create`` role / role_policy / function / log_group / version / alias: about to be created;
-  a version is named by the unique Description it is published with (its number is unknown
-  before the call; ``created`` version lines add it once known, for the reader only: a publish
-  that changed nothing returns an older version, not ours, with another Description);
+- ``create`` role / role_policy / function / log_group / version / alias / permission /
+  http_api / rest_api: about to be created; a version is named by the unique Description it is
+  published with, an API by its unique name (the number or id is unknown before the call;
+  ``created`` lines add it once known, for the reader only: a publish that changed nothing
+  returns an older version, not ours, with another Description). An API's integrations, routes,
+  deployments and stages go with it, so they are not journaled one by one;
 - ``abandon`` function: creation conflicted, the function is someone else's: never delete it;
 - ``change`` latest_config: the fields of a user's $LATEST, as they were, before lambench
   changed them; ``restored`` latest_config once they are back;
+- ``change`` apigw_account: API Gateway's account-wide CloudWatch Logs role (REST API access
+  logs need one) as it was (``before``) and as lambench set it (``after``); teardown puts it back
+  only if it is still lambench's; ``restored`` apigw_account once it is;
 - ``teardown``: everything listed above is gone.
 
-Teardown's order: aliases, versions (aliases point at them), $LATEST's configuration, functions,
-log groups, role policies, roles (a role in use by a function is deleted after the function).
+Teardown's order: permissions (they name the APIs and aliases), APIs, API Gateway's account
+setting (it names a role), aliases, versions (aliases point at them), $LATEST's configuration,
+functions, log groups, role policies, roles (a role in use is deleted after its user).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,9 +42,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from bench.errors import UserError
+from bench.interrupts import holding_interrupts
 
 JOURNAL_NAME = "journal.jsonl"
-NOT_FOUND = {"ResourceNotFoundException", "NoSuchEntity", "NoSuchEntityException"}
+NOT_FOUND = {"ResourceNotFoundException", "NoSuchEntity", "NoSuchEntityException", "NotFoundException"}
 
 
 class Journal:
@@ -78,6 +82,10 @@ class Plan:
     region: str = "us-east-1"
     endpoints: dict[str, str] = field(default_factory=dict)
     account: str | None = None
+    permissions: list[tuple[str, str, str]] = field(default_factory=list)  # (function, qualifier, sid)
+    http_apis: list[str] = field(default_factory=list)  # unique names
+    rest_apis: list[str] = field(default_factory=list)
+    apigw_account: dict[str, str] | None = None  # {"before": role ARN or "", "after": ours}
     aliases: list[tuple[str, str]] = field(default_factory=list)  # (function, alias)
     versions: list[tuple[str, str]] = field(default_factory=list)  # (function, description)
     latest: dict[str, dict[str, Any]] = field(default_factory=dict)  # function -> fields before
@@ -89,8 +97,9 @@ class Plan:
 
     def empty(self) -> bool:
         return not any(
-            (self.aliases, self.versions, self.latest, self.functions, self.log_groups, self.role_policies, self.roles)
-        )
+            (self.permissions, self.http_apis, self.rest_apis, self.apigw_account, self.aliases, self.versions,
+             self.latest, self.functions, self.log_groups, self.role_policies, self.roles)
+        )  # fmt: skip
 
 
 def read_plan(path: Path) -> Plan:
@@ -125,6 +134,11 @@ def _apply(plan: Plan, entry: dict[str, Any], abandoned: set[str]) -> None:
         plan.latest.setdefault(entry["function"], entry["before"])  # the first one is the original
     elif op == "restored" and kind == "latest_config":
         plan.latest.pop(entry["function"], None)
+    elif op == "change" and kind == "apigw_account":
+        if plan.apigw_account is None:  # the first one is the original
+            plan.apigw_account = {"before": entry["before"], "after": entry["after"]}
+    elif op == "restored" and kind == "apigw_account":
+        plan.apigw_account = None
     elif op == "create":
         plan.done = False
         _add_created(plan, kind, entry)
@@ -132,6 +146,9 @@ def _apply(plan: Plan, entry: dict[str, Any], abandoned: set[str]) -> None:
 
 def _add_created(plan: Plan, kind: Any, entry: dict[str, Any]) -> None:
     targets: dict[str, tuple[list[Any], Any]] = {
+        "permission": (plan.permissions, (entry.get("function"), entry.get("qualifier"), entry.get("statement_id"))),
+        "http_api": (plan.http_apis, entry.get("name")),
+        "rest_api": (plan.rest_apis, entry.get("name")),
         "alias": (plan.aliases, (entry.get("function"), entry.get("name"))),
         "version": (plan.versions, (entry.get("function"), entry.get("description"))),
         "function": (plan.functions, entry.get("name")),
@@ -148,11 +165,17 @@ def _add_created(plan: Plan, kind: Any, entry: dict[str, Any]) -> None:
 
 @dataclass(frozen=True)
 class Clients:
-    """The control-plane clients teardown needs (made by bench/awsclient.py)."""
+    """The control-plane clients teardown needs (made by bench/awsclient.py).
+
+    The API Gateway clients are None for a journal with no APIs (a run's, or one written before
+    lambench made APIs): such a journal names no endpoint for them.
+    """
 
     lambda_: Any
     logs: Any
     iam: Any
+    apigateway: Any = None  # REST APIs
+    apigatewayv2: Any = None  # HTTP APIs
 
 
 Report = Callable[[str], None]
@@ -167,7 +190,8 @@ def teardown(journal: Journal, clients: Clients, report: Report = lambda _line: 
     plan = read_plan(journal.path)
     if plan.empty():
         return plan
-    with _holding_interrupts():
+    with holding_interrupts():
+        _teardown_gateways(plan, clients, journal, report)
         for function, alias in plan.aliases:
             _delete(
                 report, f"alias {function}:{alias}", clients.lambda_.delete_alias, FunctionName=function, Name=alias
@@ -190,6 +214,54 @@ def teardown(journal: Journal, clients: Clients, report: Report = lambda _line: 
             _delete(report, f"role {role}", clients.iam.delete_role, RoleName=role)
         journal.write(op="teardown")
     return plan
+
+
+def _teardown_gateways(plan: Plan, clients: Clients, journal: Journal, report: Report) -> None:
+    for function, qualifier, sid in plan.permissions:
+        _delete(report, f"permission {sid} of {function}:{qualifier}", clients.lambda_.remove_permission,
+                FunctionName=function, Qualifier=qualifier, StatementId=sid)  # fmt: skip
+    if (plan.http_apis or plan.rest_apis or plan.apigw_account) and clients.apigateway is None:
+        raise UserError(f"{journal.path}: it lists API Gateway resources but names no API Gateway endpoint")
+    for name in plan.http_apis:
+        for api_id in _http_apis_named(clients.apigatewayv2, name):
+            _delete(report, f"HTTP API {name} ({api_id}) and its stages", clients.apigatewayv2.delete_api,
+                    ApiId=api_id)  # fmt: skip
+    for name in plan.rest_apis:
+        for api_id in _rest_apis_named(clients.apigateway, name):
+            _delete(report, f"REST API {name} ({api_id}) and its stages", clients.apigateway.delete_rest_api,
+                    restApiId=api_id)  # fmt: skip
+    if plan.apigw_account is not None:
+        _restore_apigw_account(clients.apigateway, plan.apigw_account, report)
+        journal.write(op="restored", kind="apigw_account")
+
+
+def _http_apis_named(apigatewayv2: Any, name: str) -> list[str]:
+    found: list[str] = []
+    token: str | None = None
+    while True:  # botocore has no paginator for GetApis
+        page = apigatewayv2.get_apis(**({"NextToken": token} if token else {}))
+        found.extend(api["ApiId"] for api in page.get("Items", []) if api.get("Name") == name)
+        token = page.get("NextToken")
+        if not token:
+            return found
+
+
+def _rest_apis_named(apigateway: Any, name: str) -> list[str]:
+    found: list[str] = []
+    for page in apigateway.get_paginator("get_rest_apis").paginate():
+        found.extend(api["id"] for api in page.get("items", []) if api.get("name") == name)
+    return found
+
+
+def _restore_apigw_account(apigateway: Any, change: dict[str, str], report: Report) -> None:
+    current = apigateway.get_account().get("cloudwatchRoleArn") or ""
+    if current != change["after"]:
+        # Someone set another role since: it is theirs now, and putting ours back would undo it.
+        report(f"kept: API Gateway's CloudWatch Logs role, changed since to {current or 'none'}")
+        return
+    patch = [{"op": "replace", "path": "/cloudwatchRoleArn", "value": change["before"]}]
+    apigateway.update_account(patchOperations=patch)
+    report(f"restored: API Gateway's CloudWatch Logs role ({change['before'] or 'none'})")
 
 
 def _versions_described(lambda_client: Any, function: str, description: str) -> list[str]:
@@ -243,19 +315,3 @@ def pending(run_dir: Path) -> bool:
         return False
     plan = read_plan(path)
     return not plan.done and not plan.empty()
-
-
-@contextmanager
-def _holding_interrupts() -> Iterator[None]:
-    """Defer SIGINT while resources are removed; re-raise it once they are."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[object] = []
-    previous = signal.signal(signal.SIGINT, lambda *args: caught.append(args))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if caught:
-            raise KeyboardInterrupt

@@ -18,14 +18,12 @@ autoOptimize is APLT's optimizer (optimizer.js): it runs after the restore, and 
 
 from __future__ import annotations
 
-import signal
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+from bench.interrupts import holding_interrupts
 
 MARKER = "LAMBENCH_TUNE_SAMPLE"
 WAITER = {"Delay": 1, "MaxAttempts": 300}
@@ -105,7 +103,7 @@ class TuneSession:
 
     def restore(self) -> None:
         """Delete our versions and put $LATEST's memory and environment back (idempotent)."""
-        with _holding_interrupts():
+        with holding_interrupts():
             for version in list(self.created):
                 self._delete_version(version)
                 self.created.remove(version)
@@ -147,19 +145,3 @@ class TuneSession:
 
     def _wait(self) -> None:
         self.client.get_waiter("function_updated_v2").wait(FunctionName=self.function, WaiterConfig=WAITER)
-
-
-@contextmanager
-def _holding_interrupts() -> Iterator[None]:
-    """Defer SIGINT while the function is put back: a second Ctrl-C must not leave it half restored."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[object] = []
-    previous = signal.signal(signal.SIGINT, lambda *args: caught.append(args))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if caught:
-            raise KeyboardInterrupt
