@@ -9,23 +9,16 @@ infeasible (no REPORT line), which is what it should do with such answers, and g
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import pytest
-import requests
-from moto.server import ThreadedMotoServer
+from aws_moto import REGION, TRUST, moto_server
 
 from bench import awsclient
 from bench.targets import DEFAULT_ROLE, FunctionSpec, VariantDeployer
 from bench.tune import TuneRequest, parse_input, run_tune
 
-REGION = "us-east-1"
 SOURCE = Path(__file__).resolve().parent / "functions" / "tune_workloads"
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-}
 
 
 @pytest.fixture
@@ -34,19 +27,10 @@ def moto_url(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
-    # Moto's backends live in this process, shared by every server it starts: begin empty.
-    requests.post(f"{url}/moto-api/reset", timeout=10).raise_for_status()
-    requests.post(f"{url}/moto-api/config", json={"lambda": {"use_docker": False}}, timeout=10).raise_for_status()
-    iam = awsclient.client("iam", url, REGION)
-    iam.create_role(RoleName=DEFAULT_ROLE.rsplit("/", 1)[1], AssumeRolePolicyDocument=json.dumps(TRUST))
-    yield url
-    server.stop()
+    with moto_server() as url:
+        iam = awsclient.client("iam", url, REGION)
+        iam.create_role(RoleName=DEFAULT_ROLE.rsplit("/", 1)[1], AssumeRolePolicyDocument=json.dumps(TRUST))
+        yield url
 
 
 @pytest.fixture
