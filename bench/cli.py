@@ -176,6 +176,8 @@ def cmd_deploy(args) -> int:
     from .targets import VariantDeployer
 
     config = load_config(_config_path(args))
+    if args.target == "aws":
+        return _deploy_aws(args, config)
     endpoint = args.endpoint or config.target.endpoint
     if config.target.kind == "local" and not endpoint:
         raise UserError("--endpoint: give the running emulator's URL, e.g. http://127.0.0.1:9001")
@@ -184,6 +186,33 @@ def cmd_deploy(args) -> int:
     )
     for variant in deployer.deploy_variants(config.function_spec(), config.memory_mb):
         print(f"{variant.name}\tversion {variant.version}\t{variant.alias_arn}")
+    return 0
+
+
+def _deploy_aws(args, config) -> int:
+    """The sample with both APIs in front, journaled and kept until `lambench teardown`."""
+    import dataclasses
+    import time
+
+    from rich.console import Console
+
+    from .targets.awsrun import AwsRunOptions
+    from .targets.gateways import deploy_with_gateways
+
+    deploy_id = time.strftime("deploy-%Y%m%d-%H%M%S")  # a run id's shape, marked as a deploy's
+    run_dir = config.reports_dir / deploy_id
+    # --endpoint names the emulator for a local deploy; on AWS it is the config's or boto3's own.
+    target = dataclasses.replace(config.target, endpoint=args.endpoint or config.target.endpoint)
+    options = AwsRunOptions(yes=args.yes)
+    result = deploy_with_gateways(config.function_spec(), config.memory_mb, target, run_dir, deploy_id,
+                                  Console(stderr=True), options, role_arn=args.role_arn)  # fmt: skip
+    for variant in result.variants:
+        print(f"{variant.name}\tversion {variant.version}\t{variant.alias_arn}")
+    gateways = result.gateways
+    print(f"LAMBENCH_APIGW_HTTP_URL={gateways.http_url}")
+    print(f"LAMBENCH_APIGW_REST_URL={gateways.rest_url}")
+    print(f"LAMBENCH_APIGW_ACCESS_LOG_GROUP={gateways.access_log_group}")
+    print(f"journal: {result.run_dir / 'journal.jsonl'} (remove it all: lambench teardown {result.run_dir})")
     return 0
 
 
@@ -275,6 +304,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("LAMBENCH_ENDPOINT"),
         help="Lambda endpoint URL (default: the config's target.endpoint, or $LAMBENCH_ENDPOINT)",
     )
+    deploy.add_argument(
+        "--target", choices=("aws",), default=None,
+        help="aws: also an execution role, an HTTP API and a REST API (a stage per alias) with access "
+        "logs, all journaled in reports/deploy-<id>/ and kept until `lambench teardown`",
+    )  # fmt: skip
+    deploy.add_argument(
+        "--role-arn", default=None, help="with --target aws: the execution role to use (none is created)"
+    )
+    deploy.add_argument("--yes", action="store_true", default=_env_flag("LAMBENCH_YES"),
+                        help="with --target aws: do not ask before creating resources (CI)")  # fmt: skip
     deploy.set_defaults(func=cmd_deploy)
     return parser
 

@@ -2,8 +2,11 @@
 
 The operations are recorded by botocore's before-call event on every client bench/awsclient.py
 makes (LAMBENCH_AWS_CALL_LOG) while lambench runs against moto's server: a run of the sample, a
-run of a user's own function, `lambench teardown`, and `lambench deploy` twice (the second
-updates the aliases). Two of the policy's actions cannot be seen that way and are named below.
+run of a user's own function, `lambench teardown`, `lambench deploy --target aws` (both APIs)
+with its teardown, and `lambench deploy` twice (the second updates the aliases). The actions
+that cannot be seen that way are named below, each with its reason. IAM names API Gateway's
+actions by HTTP method (apigateway:POST, ...) for both of its APIs; botocore's models give each
+operation's method.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import json
 import re
 from pathlib import Path
 
+import botocore.session
 from aws_moto import ACCOUNT, aws_env, clients, config_text, create_role, lambench, moto_server, run_dirs
 
 POLICY_DOC = Path(__file__).resolve().parent.parent / "docs" / "aws.md"
@@ -21,7 +25,36 @@ ACTION_OF = {"lambda:Invoke": "lambda:InvokeFunction"}
 UNSEEN = {
     "iam:PassRole": "authorization only: checked by CreateFunction when it hands the role to Lambda",
     "lambda:UpdateFunctionCode": "a deploy over an existing function whose code changed; same code here",
+    # What API Gateway checks of the caller when a stage of an HTTP API gets access logging
+    # (docs: apigateway/latest/developerguide/http-api-logging.html); no call of ours.
+    **{
+        f"logs:{action}": "authorization only: an HTTP API stage's access logging delivers through these"
+        for action in (
+            "CreateLogDelivery",
+            "DeleteLogDelivery",
+            "DescribeResourcePolicies",
+            "GetLogDelivery",
+            "ListLogDeliveries",
+            "PutResourcePolicy",
+            "UpdateLogDelivery",
+        )
+    },  # fmt: skip
 }
+
+
+def iam_action(call: str) -> str:
+    """The IAM action a logged ``signing_name:Operation`` needs."""
+    if call in ACTION_OF:
+        return ACTION_OF[call]
+    service, operation = call.split(":", 1)
+    if service != "apigateway":
+        return call
+    session = botocore.session.get_session()
+    for model in ("apigateway", "apigatewayv2"):  # both sign as "apigateway"
+        operations = session.get_service_model(model)
+        if operation in operations.operation_names:
+            return f"apigateway:{operations.operation_model(operation).http['method']}"
+    raise AssertionError(f"{call}: in neither API Gateway model")
 
 
 def policy_actions() -> set[str]:
@@ -36,8 +69,12 @@ def test_the_policy_allows_every_call_and_nothing_more(tmp_path):
         env = aws_env(url, log)
         (tmp_path / "bench.toml").write_text(config_text(tmp_path / "reports", run_time_s=1))
         assert lambench(["run", "--yes"], env, tmp_path).returncode == 0
-        (run_dir,) = run_dirs(tmp_path / "reports")
+        (run_dir,) = [d for d in run_dirs(tmp_path / "reports") if not d.name.startswith("deploy-")]
         assert lambench(["teardown", str(run_dir)], env, tmp_path).returncode == 0
+        gateways = lambench(["deploy", "--target", "aws", "--yes"], env, tmp_path)
+        assert gateways.returncode == 0, gateways.stderr
+        (deploy_dir,) = [d for d in run_dirs(tmp_path / "reports") if d.name.startswith("deploy-")]
+        assert lambench(["teardown", str(deploy_dir)], env, tmp_path).returncode == 0
 
         from bench.targets import DEFAULT_ROLE, zip_folder
 
@@ -52,8 +89,9 @@ def test_the_policy_allows_every_call_and_nothing_more(tmp_path):
         )  # fmt: skip
         used = lambench(["run", "--yes", "--function", arn], env, tmp_path)
         assert used.returncode == 0, used.stderr
-    called = {ACTION_OF.get(line, line) for line in log.read_text().split()}
+    called = {iam_action(line) for line in log.read_text().split()}
     allowed = policy_actions()
     assert called - allowed == set(), "called but not in docs/aws.md's policy"
     assert allowed - called - set(UNSEEN) == set(), "in the policy but never called"
     assert {"lambda:InvokeFunction", "lambda:UpdateAlias", "iam:CreateRole", "logs:DeleteLogGroup"} <= called
+    assert {"apigateway:POST", "apigateway:PATCH", "lambda:AddPermission", "lambda:RemovePermission"} <= called

@@ -38,6 +38,8 @@ TRUST_POLICY = {
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
 SERVICES = ("lambda", "logs", "iam", "sts")
+# `lambench deploy --target aws` adds the APIs in front (bench/targets/gateways.py).
+GATEWAY_SERVICES = ("apigateway", "apigatewayv2")
 
 
 @dataclass(frozen=True)
@@ -59,16 +61,17 @@ class Deployed:
     facts: dict[str, Any]  # for run.json: account, function ARN, what was journaled
 
 
-def endpoints_for(endpoint: str | None, region: str) -> dict[str, str]:
+def endpoints_for(endpoint: str | None, region: str, services: tuple[str, ...] = SERVICES) -> dict[str, str]:
     """Each service's URL, resolved once: the journal keeps them so teardown goes where the run went."""
-    return {service: awsclient.resolved_endpoint(service, endpoint, region) for service in SERVICES}
+    return {service: awsclient.resolved_endpoint(service, endpoint, region) for service in services}
 
 
 def clients_for(endpoints: dict[str, str], region: str) -> Clients:
     def make(service: str) -> Any:
         return awsclient.client(service, endpoints[service], region, awsclient.control_plane_config())
 
-    return Clients(lambda_=make("lambda"), logs=make("logs"), iam=make("iam"))
+    gateways = {s: make(s) for s in GATEWAY_SERVICES if s in endpoints}
+    return Clients(lambda_=make("lambda"), logs=make("logs"), iam=make("iam"), **gateways)
 
 
 def deploy_for_run(
@@ -205,7 +208,7 @@ def teardown_run_dir(run_dir: Path, out: Any = print) -> int:
         out(f"teardown: nothing left to remove ({journal.path})")
         return 0
     endpoints = plan.endpoints
-    if set(endpoints) != set(SERVICES):
+    if not set(SERVICES) <= set(endpoints):
         raise UserError(f"{journal.path}: no endpoints in its first line (not written by lambench run?)")
     account = awsclient.client("sts", endpoints["sts"], plan.region).get_caller_identity()["Account"]
     if plan.account and account != plan.account:
