@@ -28,8 +28,19 @@ HOST_MARKER = Path("/tmp/cold_run")
 REFUSED = {"EACCES", "EPERM", "EROFS", "ENOENT"}
 
 
+def _under_tmp() -> Path | None:
+    """The first of the emulator's interpreter, virtualenv and code that lies under /tmp, which each
+    environment's own /tmp covers: the emulator then runs unsandboxed, and says so (sandbox.py)."""
+    import bench
+
+    for path in (Path(sys.prefix), Path(os.path.realpath(sys.executable)), Path(bench.__file__).resolve()):
+        if Path("/tmp") in path.parents:
+            return path
+    return None
+
+
 def _host_can_sandbox() -> bool:
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or _under_tmp() is not None:
         return False
     # A container may be root without the right to make a mount namespace (seccomp, no CAP_SYS_ADMIN).
     probe = "import ctypes, sys; sys.exit(ctypes.CDLL(None).unshare(0x20000) != 0)"
@@ -38,7 +49,8 @@ def _host_can_sandbox() -> bool:
 
 needs_root = pytest.mark.skipif(
     not _host_can_sandbox(),
-    reason="needs root with mount namespaces (unshare(CLONE_NEWNS)): the sandbox is off without them",
+    reason="needs root with mount namespaces (unshare(CLONE_NEWNS)), and lambench's interpreter, virtualenv "
+    "and code outside /tmp: the sandbox is off without them",
 )
 
 
@@ -73,6 +85,7 @@ def test_each_environment_runs_as_a_uid_of_its_own_with_an_empty_private_tmp(own
     answers = [answer for answer, _ in _burst(client, spec.name, 3)]
     uids = {answer["uid"] for answer in answers}
     assert len(uids) == 3 and uids <= set(UID_RANGE)
+    assert running.info()["sandbox"] == {"enabled": True, "reason": None}
     for answer in answers:
         assert answer["gid"] == answer["uid"] and answer["groups"] == []
         assert answer["tmp_before"] == [] and answer["is_cold"]
@@ -144,10 +157,11 @@ def test_two_environments_of_one_function_cannot_read_each_other(lambda_client, 
 
 def test_without_the_sandbox_the_same_attack_reads_the_token(own_emulator, monkeypatch):
     monkeypatch.setenv("LAMBENCH_SANDBOX", "off")
-    _, client, deploy = own_emulator()
+    running, client, deploy = own_emulator()
     victim, _ = deploy("sandboxed", name="unsandboxed-victim")
     attacker, _ = deploy("sandboxed", name="unsandboxed-attacker")
     target = _call(client, victim.name, {"whoami": True})[0]
     answer = _call(client, attacker.name, {"attack": {"pids": [target["pid"]], "paths": []}})[0]
     assert answer[f"environ:{target['pid']}"]["outcome"] == "ok"
     assert target["runtime_api"] in answer[f"environ:{target['pid']}"]["read"]
+    assert running.info()["sandbox"] == {"enabled": False, "reason": "turned off (LAMBENCH_SANDBOX=off)"}

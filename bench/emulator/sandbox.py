@@ -372,11 +372,21 @@ def _for_state_dir(state_dir: Path, entry: Path) -> Sandbox:
     return Sandbox(state_dir, entry, runtime_view.views_for(state_dir / "runtime-views"))
 
 
+_DECIDED: dict[Path, Sandbox] = {}
+
+
 def for_emulator(state_dir: Path, entry: Path) -> Sandbox:
     """This emulator's sandbox, prepared and probed once: the first cold start pays for it, before
     its Init Duration starts. ``entry`` is the script a Python environment runs first."""
     with _LOCK:  # two first cold starts at once must not probe twice
-        return _for_state_dir(state_dir, entry)
+        box = _DECIDED[state_dir] = _for_state_dir(state_dir, entry)
+        return box
+
+
+def state(state_dir: Path) -> dict[str, object] | None:
+    """Whether environments are sandboxed, and why not, for /lambench/info; None before the first cold start."""
+    box = _DECIDED.get(state_dir)
+    return None if box is None else {"enabled": box.enabled, "reason": box.reason}
 
 
 def host_layout(code: Path, views: runtime_view.Views | None, tmp: Path) -> Layout:

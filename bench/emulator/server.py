@@ -22,6 +22,7 @@ from pathlib import Path
 from aiohttp import web
 
 from ..errors import UserError
+from . import sandbox
 from .apierrors import aws_errors
 from .apigw import ApiGatewayFronts, GatewaySettings
 from .cgroups import Cgroups
@@ -142,6 +143,8 @@ class Emulator:
                 "executable": sys.executable,
                 "environments": len(self.pool.environments()),
                 "served": dict(self.pool.stats),
+                # Decided at the first cold start: {"enabled", "reason"}, or None before it.
+                "sandbox": sandbox.state(self.state_dir),
             }
         )
 
