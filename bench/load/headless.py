@@ -17,6 +17,7 @@ of the users the rate needs, and the result carries the open-loop facts (late an
 
 from __future__ import annotations
 
+import signal
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -92,6 +93,7 @@ def run_load(
     collector = collector_for(settings, env.events)
     started = time.monotonic()
     interrupted = False
+    stops = _interrupts_reach_this_greenlet()
     try:  # from the moment the store exists: a Ctrl-C at any point still closes it
         runner = env.create_local_runner()
         try:
@@ -105,6 +107,8 @@ def run_load(
         finally:
             _stop_users(runner, console)
     finally:
+        for handler in stops:
+            handler.cancel()
         collector.close()
     total = env.stats.total
     facts = open_loop.facts() if open_loop is not None else None
@@ -113,6 +117,21 @@ def run_load(
     return LoadResult(
         collector.store.count, total.num_requests, total.num_failures, time.monotonic() - started, interrupted, facts
     )
+
+
+def _interrupts_reach_this_greenlet() -> list:
+    """Deliver SIGINT and SIGTERM to the calling greenlet as KeyboardInterrupt.
+
+    Python raises a signal's KeyboardInterrupt in whatever code runs when it arrives: under
+    load, often a user's or the collector's greenlet, which then dies alone while the run goes on
+    (a Ctrl-C that hung a run until its end). gevent's handler runs in the hub and throws into
+    the greenlet that waits for the load instead.
+    """
+    waiting = gevent.getcurrent()
+    return [
+        gevent.signal_handler(signum, gevent.kill, waiting, KeyboardInterrupt)
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    ]
 
 
 def _stop_users(runner, console) -> None:
