@@ -55,6 +55,15 @@ class Outputs:
     csv: Path
 
 
+def remote_target_facts(kind: str, endpoint: str | None, runtime: str) -> dict[str, str]:
+    """run.json's facts of a target that is not the bundled emulator: AWS, or an endpoint given."""
+    return {
+        "target": "aws" if kind == "aws" else f"endpoint {endpoint}",
+        "cpu_mode": "aws" if kind == "aws" else "unknown",
+        "runtime_note": runtime,
+    }
+
+
 def write_run_info(run_dir: Path, info: Mapping[str, Any]) -> Path:
     """Keep the run's facts beside its records (atomically), from the moment it starts."""
     return write_json_atomically(info, Path(run_dir) / RUN_INFO_NAME)

@@ -26,7 +26,7 @@ from .load import capacity
 from .load.budget import Budget, BudgetWatch
 from .load.headless import run_load
 from .load.settings import LoadSettings, new_run_id
-from .outputs import Outputs, outputs_from_store, write_run_info
+from .outputs import Outputs, outputs_from_store, remote_target_facts, write_run_info
 from .targets import VariantDeployer, journal
 from .targets.awsrun import AwsRunOptions
 from .targets.local import DEFAULT_CPU_MODE, start_emulator
@@ -102,9 +102,7 @@ def _run(config: BenchConfig, console: Console, run_id: str, run_dir: Path, opti
                 f"{config.function.runtime} ran on the local interpreter, CPython {emulator_info['python']}"
             )
         else:
-            info["target"] = "aws" if config.target.kind == "aws" else f"endpoint {endpoint}"
-            info["cpu_mode"] = "aws" if config.target.kind == "aws" else "unknown"
-            info["runtime_note"] = config.function.runtime
+            info.update(remote_target_facts(config.target.kind, endpoint, config.function.runtime))
         info["endpoint"] = endpoint or f"AWS {config.target.region}"
         from . import awsclient  # here, not at the top: boto3 must load after .load's gevent patching
 

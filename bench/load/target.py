@@ -89,9 +89,9 @@ class Targets:
                 f"{config.function.runtime} ran on the local interpreter, CPython {info.pop('python')}"
             )
         else:
-            info["target"] = "aws" if config.target.kind == "aws" else f"endpoint {endpoint}"
-            info["cpu_mode"] = "aws" if config.target.kind == "aws" else "unknown"
-            info["runtime_note"] = config.function.runtime
+            from ..outputs import remote_target_facts  # here: outputs loads the analysis stack
+
+            info.update(remote_target_facts(config.target.kind, endpoint, config.function.runtime))
         info["endpoint"] = endpoint or f"AWS {config.target.region}"
         variants = self._deploy(spec, memory, endpoint, config.target.region, config.target.kind == "aws")
         info["memory_by_variant"] = {v.name: v.memory_mb for v in variants}
