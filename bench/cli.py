@@ -14,6 +14,14 @@ from pathlib import Path
 from typing import NoReturn
 
 from .errors import UserError
+from .gate.command import (
+    add_gate_arguments,
+    check_gate_targets,
+    cmd_baseline_save,
+    cmd_gate,
+    gate_settings,
+    run_gate,
+)
 
 EXIT_USAGE = 2
 # Exit 1 means a gate failed, and nothing else (CI reads it so): a run that could not be made
@@ -34,11 +42,11 @@ def cmd_run(args) -> int:
 
     config = load_config(_config_path(args))
     options = _run_options(args)
-    gates = _gate_settings(args, config.gates) if args.gate is not None else None
+    gates = gate_settings(args, config.gates) if args.gate is not None else None
     if gates is not None:
         if not gates.gates:
             raise UserError(f"--gate: {config.path.name} has no [gates] table; add one, or give --gate NAME=VALUE")
-        _check_gate_targets(gates, config)
+        check_gate_targets(gates, config)
     console = Console(stderr=False)
     # A CI timeout sends SIGTERM first: stop as Ctrl-C does (load, then emulator), and report.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -51,7 +59,7 @@ def cmd_run(args) -> int:
     print(f"report: {output.outputs.report_html.resolve()}")  # last, always: the README says so
     if output.interrupted:
         return 130
-    return 0 if gates is None else _gate(args, output.outputs.run_dir, gates)
+    return 0 if gates is None else run_gate(args, output.outputs.run_dir, gates)
 
 
 def _run_options(args):
@@ -76,60 +84,6 @@ def cmd_teardown(args) -> int:
 
 def _interrupt(signum, _frame) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
-
-
-def cmd_gate(args) -> int:
-    from .config import load_gates_config
-    from .gate import GateSettings
-
-    config = Path(args.config) if args.config else _default_config()
-    settings = load_gates_config(config) if config is not None else GateSettings()
-    return _gate(args, Path(args.run_dir), _gate_settings(args, settings))
-
-
-def _default_config() -> Path | None:
-    # Without -c, the gates of ./bench.toml (or $LAMBENCH_CONFIG) when there is one.
-    path = Path(os.environ.get("LAMBENCH_CONFIG", "bench.toml"))
-    return path if path.is_file() else None
-
-
-def _gate_settings(args, settings):
-    from .gate import GateOptions, parse_gate_option
-
-    options = GateOptions(
-        gates=tuple(parse_gate_option(spec) for spec in args.gate or () if spec is not None),
-        alpha=args.alpha,
-        inconclusive=args.inconclusive,
-    )
-    return options.applied_to(settings)
-
-
-def _check_gate_targets(settings, config) -> None:
-    # Before the run, not after it: a gate on a size the run will not measure is a typo.
-    from .gate.settings import EVERY, RECOMMENDED
-
-    variants = [f"mem-{mb}" for mb in config.memory_mb]
-    for gate in settings.gates:
-        if gate.target not in (EVERY, RECOMMENDED, *variants):
-            raise UserError(f"{settings.source or '--gate'}: gates.{gate.target}: not a variant of this run "
-                            f"({', '.join(variants)}) nor recommended")  # fmt: skip
-
-
-def _gate(args, run_dir: Path, settings) -> int:
-    from .gate.run import GateRequest, log_console, run_gates
-
-    baseline = Path(args.baseline) if args.baseline else None
-    junit = Path(args.junit) if args.junit else None
-    markdown = Path(args.markdown) if args.markdown else None
-    return run_gates(GateRequest(run_dir, settings, baseline, junit, markdown), log_console()).exit_code
-
-
-def cmd_baseline_save(args) -> int:
-    from .gate import save_baseline
-
-    path = save_baseline(Path(args.run_dir), Path(args.path))
-    print(f"baseline: {path.resolve()} ({path.stat().st_size:,} bytes)")
-    return 0
 
 
 def cmd_report(args) -> int:
@@ -233,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="benchmark the function across its memory sizes and write a report")
     run.add_argument("-c", "--config", default=default_config, help=config_help)
-    _gate_arguments(run, on_run=True)
+    add_gate_arguments(run, on_run=True)
     _aws_arguments(run)
     run.set_defaults(func=cmd_run)
 
@@ -251,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-c", "--config", metavar="FILE",
         help="the gates of FILE's [gates] (FILE may hold only that table); default: ./bench.toml's, if any",
     )  # fmt: skip
-    _gate_arguments(gate, on_run=False)
+    add_gate_arguments(gate, on_run=False)
     gate.set_defaults(func=cmd_gate)
 
     baseline = commands.add_parser("baseline", help="keep what a later `lambench gate --baseline` needs")
@@ -318,26 +272,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _gate_arguments(parser: argparse.ArgumentParser, *, on_run: bool) -> None:
-    spec = "[TARGET.]NAME=VALUE"
-    parser.add_argument(
-        "--gate", nargs="?", action="append", metavar=spec,
-        help=("check the run's gates ([gates] of the config) when it ends; " if on_run else "")
-        + "with a value, add or replace one gate, e.g. recommended.p95_ms=300 or p95_regression=0.1 (repeatable)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--baseline", metavar="RUN_DIR_OR_FILE", help="the run (or baseline file) regressions compare to"
-    )
-    parser.add_argument("--alpha", type=_alpha, help="significance level of every gate (default: [gates].alpha, 0.01)")
-    parser.add_argument(
-        "--inconclusive", choices=("fail", "pass"),
-        help="what a gate the data cannot decide does (default: [gates].inconclusive, fail)",
-    )  # fmt: skip
-    parser.add_argument("--junit", metavar="FILE", help="write JUnit XML: one testcase per gate")
-    parser.add_argument("--markdown", metavar="FILE", help="write a Markdown summary (also appended to "
-                        "$GITHUB_STEP_SUMMARY when set)")  # fmt: skip
-
-
 def _aws_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--yes", action="store_true", default=_env_flag("LAMBENCH_YES"),
                         help="run against AWS without asking for confirmation (CI; or $LAMBENCH_YES=1)")  # fmt: skip
@@ -367,18 +301,6 @@ def _positive(kind):
         return value
 
     return parse
-
-
-def _alpha(text: str) -> float:
-    from .gate.settings import alpha_problem
-
-    try:
-        value: float | None = float(text)
-    except ValueError:
-        value = None
-    if value is None or alpha_problem(value):
-        raise argparse.ArgumentTypeError(f"{text!r}: must be a number between 0 and 0.5 (exclusive), e.g. 0.01")
-    return value
 
 
 def main(argv: list[str] | None = None) -> int:
