@@ -72,6 +72,7 @@ def _run(config: BenchConfig, console: Console, run_id: str, run_dir: Path, opti
         "config": str(config.path),
         "function": config.function.name,
         "architecture": config.function.architecture,
+        "region": config.target.region,  # whose prices the cost model uses (bench/awsfacts.py)
         "load": {
             "users": config.load.users,
             "spawn_rate": config.load.spawn_rate,
