@@ -9,7 +9,9 @@ was one:
 
 or, on a Locust master whose workers' records are on other machines, from the merged
 aggregates the workers reported. run.json holds the run's facts from its start, so a run that
-was interrupted or killed can be reported again with ``lambench report``.
+was interrupted or killed can be reported again with ``lambench report``. Its "region" names
+whose prices the costs are in; a run folder from before run.json recorded one is priced at
+us-east-1's, and its report says so.
 """
 
 from __future__ import annotations
@@ -86,6 +88,12 @@ def read_run_info(run_dir: Path) -> dict[str, Any]:
     return {"run_id": Path(run_dir).name}
 
 
+def run_region(info: Mapping[str, Any]) -> str | None:
+    """The region a run's facts record (run.json's "region"); None when they record none."""
+    region = info.get("region")
+    return region if isinstance(region, str) and region else None
+
+
 def outputs_from_stats(
     run_dir: Path,
     stats: RunStats,
@@ -103,7 +111,12 @@ def outputs_from_stats(
     run_dir = Path(run_dir)
     facts = {"architecture": DEFAULT_ARCHITECTURE, **info, "records": stats.records}
     architecture = facts["architecture"]
-    summary = summarize(stats, architecture=architecture, memory_by_variant=facts.get("memory_by_variant") or {})
+    summary = summarize(
+        stats,
+        architecture=architecture,
+        memory_by_variant=facts.get("memory_by_variant") or {},
+        region=run_region(facts),
+    )
     decision = decision or DecisionSettings()
     if summary.variants:
         recommendation = decide(summary, stats, traffic or TrafficSettings(), decision, architecture)

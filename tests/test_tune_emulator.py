@@ -67,6 +67,8 @@ def test_cli_prints_one_aplt_object_and_exhaustive_matches_aplts_figures(emulato
     assert {v["variant"] for v in results["variants"]} == {"mem-128", "mem-256"}
     assert lb["pick"]["power"] == out["power"] and lb["pick"]["cost"]["lo"] <= lb["pick"]["cost"]["hi"]
     assert lb["usd"] > 0 and lb["spent"]["invocations"] == 10
+    # Priced in the region the function's ARN names: the bundled emulator's, us-east-1.
+    assert lb["prices"] == "us-east-1 prices" and results["region"] == "us-east-1"
     assert state(lambda_client, spec.name) == before  # versions, memory and environment as they were
 
 

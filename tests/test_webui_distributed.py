@@ -76,7 +76,8 @@ def test_the_masters_tab_is_the_sum_of_its_workers(own_emulator, tmp_path):
     added = RunStats()
     for path in per_worker:
         added.merge(stats_of_store(path))
-    expected = variant_rows(summarize(added, architecture="x86_64"))
+    # The run records its region (Locust's --lambda-region, us-east-1 by default): the tab prices there.
+    expected = variant_rows(summarize(added, architecture="x86_64", region="us-east-1"))
 
     def figures(table):
         return [{k: v for k, v in row.items() if k != "recommendation"} for row in table]

@@ -26,6 +26,7 @@ from bench.analysis.monthly import (
     monthly_cost,
 )
 from bench.analysis.paths import GATEWAY_PATHS, PathComparison, compare_paths
+from bench.analysis.pricing import RegionalPrices, prices_for
 from bench.analysis.ranking import choose_cheapest, rank_by_cost
 from bench.analysis.sample import PERCENTILE_RULE, Sample
 from bench.analysis.separation import CheapestCheck
@@ -47,6 +48,7 @@ __all__ = [
     "MonthlyCost",
     "PathComparison",
     "Percentiles",
+    "RegionalPrices",
     "RunSummary",
     "Sample",
     "TrafficProfile",
@@ -64,6 +66,7 @@ __all__ = [
     "min_n_for_quantile_ci",
     "monthly_cost",
     "power_tuning_cost",
+    "prices_for",
     "rank_by_cost",
     "summarize",
     "tiered_duration",

@@ -1,9 +1,12 @@
 """The cost model of one invocation: billed duration, GB-seconds, tiers and prices.
 
-Prices come from bench.awsfacts, never from here. ``cost_per_million`` charges the first
-duration tier, what a function pays until its account passes 6 B GB-s (x86_64) or 7.5 B
-GB-s (arm64) in a month, and leaves out the free tier, which belongs to an account's month
-rather than to a function; bench.analysis.monthly projects a whole month with both.
+Prices come from bench.awsfacts, never from here, in the run's region (``region``: the table
+of bench/analysis/pricing.py, us-east-1's figures where the region's sources give none, and
+us-east-1's throughout for a region with no table or None, a run that recorded none).
+``cost_per_million`` charges the first duration tier, what a function pays until its account
+passes 6 B GB-s (x86_64) or 7.5 B GB-s (arm64) in a month, and leaves out the free tier,
+which belongs to an account's month rather than to a function; bench.analysis.monthly
+projects a whole month with both.
 
 INIT billing: since awsfacts.INIT_BILLING_SINCE the REPORT line's Billed Duration of an
 on-demand cold start is ceil(Duration + Init Duration), so a mean of billed ms prices cold
@@ -24,13 +27,8 @@ from datetime import date
 
 from scipy import stats
 
-from bench.awsfacts import (
-    APIGW_USD_PER_MILLION,
-    INIT_BILLING_SINCE,
-    LAMBDA_PRICES,
-    POWER_TUNING_USD_PER_MS_128MB,
-    ArchPrices,
-)
+from bench.analysis.pricing import prices_for
+from bench.awsfacts import BASE_PRICE_REGION, INIT_BILLING_SINCE, POWER_TUNING_USD_PER_MS_128MB, ArchPrices
 from bench.records import PATHS
 
 PROVISIONED = "provisioned-concurrency"
@@ -43,13 +41,14 @@ def gb_seconds(billed_ms: float, memory_mb: int) -> float:
     return billed_ms / 1000.0 * memory_mb / 1024.0
 
 
-def arch_prices(architecture: str) -> ArchPrices:
-    """The price table of an architecture; ValueError naming the allowed ones otherwise."""
-    try:
-        return LAMBDA_PRICES[architecture]
-    except KeyError:
-        allowed = ", ".join(LAMBDA_PRICES)
-        raise ValueError(f"architecture {architecture!r}: must be one of {allowed}") from None
+def arch_prices(architecture: str, region: str | None = BASE_PRICE_REGION) -> ArchPrices:
+    """The prices of an architecture in a region; ValueError naming the allowed architectures otherwise."""
+    return prices_for(region).arch(architecture)
+
+
+def gateway_usd_per_million(path: str, region: str | None = BASE_PRICE_REGION) -> float:
+    """API Gateway's price per million requests on ``path`` in a region (0 for ``direct``)."""
+    return prices_for(region).gateway_usd_per_million(path)
 
 
 def check_path(path: str) -> str:
@@ -75,9 +74,9 @@ def billed_duration_ms(duration_ms: float, init_ms: float | None, *, init_billed
     return math.ceil(billed)
 
 
-def duration_rate(architecture: str, *, provisioned: bool = False) -> float:
+def duration_rate(architecture: str, *, provisioned: bool = False, region: str | None = BASE_PRICE_REGION) -> float:
     """USD per GB-second of duration: the first on-demand tier, or the provisioned rate."""
-    prices = arch_prices(architecture)
+    prices = arch_prices(architecture, region)
     if provisioned:
         return prices.provisioned_duration_usd_per_gb_s
     return prices.duration_tiers[0].usd_per_gb_s
@@ -90,11 +89,13 @@ def invocation_cost(
     *,
     provisioned: bool = False,
     include_request: bool = True,
+    region: str | None = BASE_PRICE_REGION,
 ) -> float:
     """USD of one invocation: its GB-seconds at the first tier (or the provisioned duration
     rate for one served by provisioned concurrency), plus the request charge."""
-    request = arch_prices(architecture).request_usd_per_million / 1e6 if include_request else 0.0
-    return gb_seconds(billed_ms, memory_mb) * duration_rate(architecture, provisioned=provisioned) + request
+    request = arch_prices(architecture, region).request_usd_per_million / 1e6 if include_request else 0.0
+    rate = duration_rate(architecture, provisioned=provisioned, region=region)
+    return gb_seconds(billed_ms, memory_mb) * rate + request
 
 
 def cost_per_million(
@@ -104,22 +105,23 @@ def cost_per_million(
     path: str = "direct",
     *,
     provisioned: bool = False,
+    region: str | None = BASE_PRICE_REGION,
 ) -> float:
-    """USD per million invocations: Lambda duration and requests, plus API Gateway's charge.
+    """USD per million invocations in ``region``: Lambda duration and requests, plus API Gateway's charge.
 
     ``mean_billed_ms`` is the mean Billed Duration over invocations that ran (cold ones
     included); ``path`` adds the gateway's per-request price for ``apigw-*`` paths;
     ``provisioned`` prices the duration at the lower rate of invocations served by
     provisioned concurrency (the provisioned charge itself is per hour, not per call).
     """
-    arch_prices(architecture)
+    arch_prices(architecture, region)
     check_path(path)
     if not math.isfinite(mean_billed_ms) or mean_billed_ms < 0:
         raise ValueError(f"mean_billed_ms {mean_billed_ms}: must be a finite number >= 0")
     if memory_mb <= 0:
         raise ValueError(f"memory_mb {memory_mb}: must be > 0")
-    lambda_usd = 1e6 * invocation_cost(mean_billed_ms, memory_mb, architecture, provisioned=provisioned)
-    return lambda_usd + APIGW_USD_PER_MILLION.get(path, 0.0)
+    lambda_usd = 1e6 * invocation_cost(mean_billed_ms, memory_mb, architecture, provisioned=provisioned, region=region)
+    return lambda_usd + gateway_usd_per_million(path, region)
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,9 @@ class TierCharge:
         return self.gb_s * self.usd_per_gb_s
 
 
-def tiered_duration(gb_s: float, architecture: str, *, start_gb_s: float = 0.0) -> tuple[TierCharge, ...]:
+def tiered_duration(
+    gb_s: float, architecture: str, *, start_gb_s: float = 0.0, region: str | None = BASE_PRICE_REGION
+) -> tuple[TierCharge, ...]:
     """Split a month's on-demand GB-seconds over the duration tiers.
 
     The tiers count cumulative GB-seconds in the month (awsfacts.DurationTier.up_to_gb_s);
@@ -145,7 +149,7 @@ def tiered_duration(gb_s: float, architecture: str, *, start_gb_s: float = 0.0) 
     if not 0 <= start_gb_s <= gb_s or not math.isfinite(gb_s):
         raise ValueError(f"GB-seconds {start_gb_s}..{gb_s}: must satisfy 0 <= start <= total")
     charges, floor = [], 0.0
-    for i, tier in enumerate(arch_prices(architecture).duration_tiers, start=1):
+    for i, tier in enumerate(arch_prices(architecture, region).duration_tiers, start=1):
         ceiling = math.inf if tier.up_to_gb_s is None else tier.up_to_gb_s
         inside = max(0.0, min(gb_s, ceiling) - max(start_gb_s, floor))
         if inside > 0:

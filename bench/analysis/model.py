@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bench.analysis.cdf import LatencyCdf
+from bench.analysis.pricing import RegionalPrices, prices_for
 from bench.analysis.sample import as_sample
 from bench.analysis.separation import CheapestCheck
 from bench.analysis.stats import CONFIDENCE, PERCENTILE_METHOD, Interval, Values, quantile_ci
@@ -242,10 +243,22 @@ class RunSummary:
     cheapest_check: CheapestCheck | None = None
     concurrency: tuple[Concurrency, ...] = ()
     cdfs: tuple[LatencyCdf, ...] = ()  # client latency curves, warm and cold apart
+    region: str | None = None  # whose prices the costs are in; None: not recorded (us-east-1's)
+
+    @property
+    def prices(self) -> RegionalPrices:
+        return prices_for(self.region)
+
+    @property
+    def prices_statement(self) -> str:
+        """Whose prices the costs are in, naming what is us-east-1's for this run's architecture and paths."""
+        return self.prices.statement(self.architecture, {v.path for v in self.variants} or None)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "architecture": self.architecture,
+            "region": self.region,
+            "prices": self.prices_statement,
             "percentile_method": self.percentile_method,
             "confidence": self.confidence,
             "variants": [v.as_dict() for v in self.variants],
@@ -266,4 +279,6 @@ class RunSummary:
             cheapest_check=CheapestCheck.from_dict(data.get("cheapest_check")),
             concurrency=tuple(Concurrency.from_dict(c) for c in data.get("concurrency") or ()),
             cdfs=tuple(LatencyCdf.from_dict(c) for c in data.get("cdfs") or ()),
+            # A file from before "region" was written priced everything at us-east-1's: None says so.
+            region=data.get("region"),
         )

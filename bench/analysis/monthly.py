@@ -4,7 +4,8 @@
 rather than to one call: the duration tiers (cumulative GB-seconds a month), the free tier
 (1 M requests and 400,000 GB-s, on-demand only), and provisioned concurrency (memory x
 count x seconds enabled, rounded up to 5 minutes, plus the lower duration rate of the calls
-it serves). Prices come from bench.awsfacts.
+it serves). Prices come from bench.awsfacts, in the invocation's region
+(bench/analysis/pricing.py), and a note says whose they are.
 
 Assumption, said again in every MonthlyCost's notes: requests spread evenly over the month
 and over the concurrent executions, so provisioned concurrency P against a peak of C
@@ -23,13 +24,15 @@ from typing import Any
 from bench.analysis.cost import (
     arch_prices,
     check_path,
+    gateway_usd_per_million,
     gb_seconds,
     tiered_duration,
 )
 from bench.analysis.model import VariantSummary
+from bench.analysis.pricing import prices_for
 from bench.awsfacts import (
     APIGW_FIRST_TIER_REQUESTS,
-    APIGW_USD_PER_MILLION,
+    BASE_PRICE_REGION,
     FREE_TIER_GB_S,
     FREE_TIER_REQUESTS,
     HOURS_PER_MONTH,
@@ -91,9 +94,10 @@ class InvocationProfile:
     # The share of on-demand calls that start cold, when billed_ms weighs warm and cold by a
     # predicted rate rather than the benchmark's own (for the notes); None: the benchmark's.
     cold_share: float | None = None
+    region: str | None = BASE_PRICE_REGION  # whose prices; None: not recorded (us-east-1's, said)
 
     def __post_init__(self) -> None:
-        arch_prices(self.architecture)
+        arch_prices(self.architecture, self.region)
         if self.memory_mb <= 0:
             raise ValueError(f"memory_mb {self.memory_mb}: must be > 0")
         for value in (self.billed_ms, self.billed_ms_provisioned):
@@ -143,9 +147,9 @@ def _request_items(on_demand: float, provisioned: float, traffic: TrafficProfile
     return [LineItem("Lambda requests", on_demand + provisioned - free, "requests", rate / 1e6, note)]
 
 
-def _on_demand_duration_items(gb_s: float, traffic: TrafficProfile, architecture: str) -> list[LineItem]:
+def _on_demand_duration_items(gb_s: float, traffic: TrafficProfile, invocation: InvocationProfile) -> list[LineItem]:
     free = min(gb_s, FREE_TIER_GB_S) if traffic.free_tier else 0.0
-    charges = tiered_duration(gb_s, architecture, start_gb_s=free)
+    charges = tiered_duration(gb_s, invocation.architecture, start_gb_s=free, region=invocation.region)
     if not charges:
         note = "all within the free tier" if gb_s else ""
         return [LineItem("Lambda duration, on demand", 0.0, "GB-s", 0.0, note)] if gb_s else []
@@ -161,7 +165,7 @@ def _on_demand_duration_items(gb_s: float, traffic: TrafficProfile, architecture
 def _provisioned_items(invocation: InvocationProfile, traffic: TrafficProfile, served: float) -> list[LineItem]:
     if not traffic.provisioned_concurrency or not traffic.provisioned_hours:
         return []
-    prices = arch_prices(invocation.architecture)
+    prices = arch_prices(invocation.architecture, invocation.region)
     increment = PROVISIONED_BILLING_INCREMENT_S
     seconds = math.ceil(traffic.provisioned_hours * 3600 / increment) * increment
     provisioned_gb_s = invocation.memory_mb / 1024 * traffic.provisioned_concurrency * seconds
@@ -185,8 +189,8 @@ def _provisioned_items(invocation: InvocationProfile, traffic: TrafficProfile, s
     ]
 
 
-def _gateway_items(traffic: TrafficProfile) -> tuple[list[LineItem], list[str]]:
-    if traffic.path not in APIGW_USD_PER_MILLION:
+def _gateway_items(traffic: TrafficProfile, region: str | None) -> tuple[list[LineItem], list[str]]:
+    if traffic.path not in APIGW_FIRST_TIER_REQUESTS:
         return [], []
     first_tier = APIGW_FIRST_TIER_REQUESTS[traffic.path]
     notes = []
@@ -195,22 +199,22 @@ def _gateway_items(traffic: TrafficProfile) -> tuple[list[LineItem], list[str]]:
             f"{_APIGW_NAMES[traffic.path]}: over {first_tier:,.0f} a month the price per "
             "request falls; awsfacts holds only the first tier, so this overestimates"
         )
-    item = LineItem(
-        _APIGW_NAMES[traffic.path], traffic.requests_per_month, "requests", APIGW_USD_PER_MILLION[traffic.path] / 1e6
-    )
+    rate = gateway_usd_per_million(traffic.path, region) / 1e6
+    item = LineItem(_APIGW_NAMES[traffic.path], traffic.requests_per_month, "requests", rate)
     return [item], notes
 
 
 def monthly_cost(invocation: InvocationProfile, traffic: TrafficProfile) -> MonthlyCost:
     """The month's bill for ``traffic`` calls of ``invocation``, item by item (see the module)."""
-    prices = arch_prices(invocation.architecture)
+    prices = arch_prices(invocation.architecture, invocation.region)
     provisioned = traffic.requests_per_month * traffic.provisioned_share
     on_demand = traffic.requests_per_month - provisioned
-    gateway, notes = _gateway_items(traffic)
+    gateway, notes = _gateway_items(traffic, invocation.region)
+    notes.insert(0, prices_for(invocation.region).statement(invocation.architecture, [traffic.path]))
     items = [
         *_request_items(on_demand, provisioned, traffic, prices.request_usd_per_million),
         *_on_demand_duration_items(
-            on_demand * gb_seconds(invocation.billed_ms, invocation.memory_mb), traffic, invocation.architecture
+            on_demand * gb_seconds(invocation.billed_ms, invocation.memory_mb), traffic, invocation
         ),
         *_provisioned_items(invocation, traffic, provisioned),
         *gateway,
@@ -230,7 +234,11 @@ def monthly_cost(invocation: InvocationProfile, traffic: TrafficProfile) -> Mont
 
 
 def invocation_profile(
-    variant: VariantSummary, architecture: str, *, cold_start_rate: float | None = None
+    variant: VariantSummary,
+    architecture: str,
+    *,
+    cold_start_rate: float | None = None,
+    region: str | None = BASE_PRICE_REGION,
 ) -> InvocationProfile:
     """The InvocationProfile of a measured variant.
 
@@ -252,4 +260,4 @@ def invocation_profile(
                 f"variant {variant.variant}: needs warm and cold billed data to price another cold-start rate"
             )
         billed = (1 - cold_start_rate) * warm + cold_start_rate * (cold or 0.0)
-    return InvocationProfile(variant.memory_mb, architecture, billed, warm)
+    return InvocationProfile(variant.memory_mb, architecture, billed, warm, region=region)

@@ -81,16 +81,18 @@ def _memory_of(variant: str, group: _Group, memory_by_variant: Mapping[str, int]
     return int(match.group(1)) if match else None
 
 
-def _cost(billed: Figure, memory_mb: int | None, architecture: str, path: str) -> tuple[float | None, Interval | None]:
+def _cost(
+    billed: Figure, memory_mb: int | None, architecture: str, path: str, region: str | None
+) -> tuple[float | None, Interval | None]:
     """Cost per million and its interval; cost is affine in the mean billed ms, so the
     mean's Student t interval maps onto it exactly (clipped at 0 ms)."""
     if billed.value is None or memory_mb is None:
         return None, None
-    cost = cost_per_million(billed.value, memory_mb, architecture, path)
+    cost = cost_per_million(billed.value, memory_mb, architecture, path, region=region)
     ci = billed.ci
     if ci is None or ci.lo is None or ci.hi is None:
         return cost, ci  # unknown, with the mean's reason
-    lo, hi = (cost_per_million(max(0.0, ms), memory_mb, architecture, path) for ms in (ci.lo, ci.hi))
+    lo, hi = (cost_per_million(max(0.0, ms), memory_mb, architecture, path, region=region) for ms in (ci.lo, ci.hi))
     return cost, Interval(lo, hi, ci.method, ci.confidence)
 
 
@@ -105,12 +107,13 @@ def _warnings(group: _Group) -> tuple[str, ...]:
 
 
 def _summarize_group(
-    variant: str, path: str, group: _Group, architecture: str, memory_by_variant: Mapping[str, int]
-) -> VariantSummary:
+    variant: str, path: str, group: _Group, architecture: str, memory_by_variant: Mapping[str, int],
+    region: str | None,
+) -> VariantSummary:  # fmt: skip
     total = group.total
     memory_mb = _memory_of(variant, group, memory_by_variant)
     billed = _mean(group.sample("billed_ms"))
-    cost, cost_ci = _cost(billed, memory_mb, architecture, path)
+    cost, cost_ci = _cost(billed, memory_mb, architecture, path, region)
     known_types = sum(total.init_types.values())
     cold_rate = _cold_rate(group)
     return VariantSummary(
@@ -176,13 +179,16 @@ def summarize(
     *,
     architecture: str,
     memory_by_variant: Mapping[str, int] | None = None,
+    region: str | None = None,
 ) -> RunSummary:
     """Summarise a run per (variant, path), from its RunStats (or records, folded into one).
 
     A variant's memory comes from its records' Memory Size, else ``memory_by_variant``,
-    else its name (``mem-512``). ValueError for an architecture awsfacts has no prices for.
+    else its name (``mem-512``). Costs are in ``region``'s prices (None: the run recorded no
+    region; us-east-1's, and the summary's ``prices`` says so). ValueError for an
+    architecture awsfacts has no prices for.
     """
-    arch_prices(architecture)  # fail on a bad architecture even when nothing was billed
+    arch_prices(architecture, region)  # fail on a bad architecture even when nothing was billed
     stats = source if isinstance(source, RunStats) else build_stats(source)
     stats.flush()
     groups: dict[tuple[str, str], _Group] = defaultdict(_Group)
@@ -190,16 +196,19 @@ def summarize(
         groups[(key.variant, key.path)].add(key.cold, key_stats)
     memory = dict(memory_by_variant or {})
     variants = sorted(
-        (_summarize_group(variant, path, group, architecture, memory) for (variant, path), group in groups.items()),
+        (
+            _summarize_group(variant, path, group, architecture, memory, region)
+            for (variant, path), group in groups.items()
+        ),
         key=_sort_key,
     )
-    ranked = [name for _, _, name in rank_by_cost(variants, architecture)]
+    ranked = [name for _, _, name in rank_by_cost(variants, architecture, region=region)]
     billed_by_variant: dict[str, list[Metric]] = defaultdict(list)
     for (variant, _path), group in groups.items():
         billed_by_variant[variant] += [
             s.metrics["billed_ms"] for s in group.by_cold.values() if "billed_ms" in s.metrics
         ]
-    check = cheapest_check(ranked, variants, billed_by_variant, architecture)
+    check = cheapest_check(ranked, variants, billed_by_variant, architecture, region=region)
     return RunSummary(
         architecture,
         tuple(variants),
@@ -207,6 +216,7 @@ def summarize(
         cheapest_check=check,
         concurrency=_concurrency(stats),
         cdfs=latency_cdfs(stats),
+        region=region,
     )
 
 

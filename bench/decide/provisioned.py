@@ -17,7 +17,9 @@ on, once a day when scheduled for the peak hours).
 
 The break-even utilisation is where an environment costs the same either way: provisioned it
 costs p + u x d_pc per GB-s, on demand u x d_od, so u* = p / (d_od - d_pc), from bench.awsfacts
-(60.0 % for x86_64 in us-east-1). It leaves out INIT, which only makes PC look better.
+in the run's region (60.0 % for x86_64 in us-east-1, 79.7 % in eu-west-1). Where p + d_pc is
+above d_od (x86_64 in ap-southeast-1: 115 %) no utilisation makes PC the cheaper, and the
+sensitivity says so. It leaves out INIT, which only makes PC look better.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from collections.abc import Callable
 from bench.analysis.cost import arch_prices, check_path
 from bench.analysis.monthly import InvocationProfile, TrafficProfile, monthly_cost
 from bench.analysis.sample import Sample
-from bench.awsfacts import PROVISIONED_BILLING_INCREMENT_S
+from bench.awsfacts import BASE_PRICE_REGION, PROVISIONED_BILLING_INCREMENT_S
 from bench.decide.model import ProvisionedOption, ProvisionedPick
 from bench.decide.settings import DAYS_PER_MONTH, DecisionSettings
 from bench.decide.simulate import Replay, SimResult, replay_of
@@ -48,17 +50,19 @@ _CASES = {
 }
 
 
-def break_even_utilisation(architecture: str) -> float:
+def break_even_utilisation(architecture: str, region: str | None = BASE_PRICE_REGION) -> float:
     """The busy share above which a provisioned environment costs less than on demand:
     p / (d_od - d_pc), with the first on-demand duration tier (see the module)."""
-    prices = arch_prices(architecture)
+    prices = arch_prices(architecture, region)
     saving = prices.duration_tiers[0].usd_per_gb_s - prices.provisioned_duration_usd_per_gb_s
     return prices.provisioned_usd_per_gb_s / saving
 
 
-def break_even_rps(count: int, mean_duration_ms: float, architecture: str) -> float:
+def break_even_rps(
+    count: int, mean_duration_ms: float, architecture: str, region: str | None = BASE_PRICE_REGION
+) -> float:
     """The request rate that keeps ``count`` environments busy at the break-even utilisation."""
-    return count * break_even_utilisation(architecture) * 1000.0 / mean_duration_ms
+    return count * break_even_utilisation(architecture, region) * 1000.0 / mean_duration_ms
 
 
 def traffic_case(profile: ArrivalProfile, idle_timeout_s: float) -> str:
@@ -116,8 +120,9 @@ def monthly_usd(
     architecture: str,
     path: str,
     billed_ms: tuple[float, float] | None = None,
+    region: str | None = BASE_PRICE_REGION,
 ) -> float:
-    """The month's bill of one simulated option (see the module), in USD.
+    """The month's bill of one simulated option (see the module), in USD, in ``region``'s prices.
 
     ``billed_ms``: the measured (warm, cold) mean Billed Duration, the REPORT lines' own figures;
     the simulation then gives only who was cold and who was served by PC, and the price of a call
@@ -130,7 +135,7 @@ def monthly_usd(
     else:
         warm_ms, cold_ms = billed_ms
         billed, billed_pc = (1 - cold_share) * warm_ms + cold_share * cold_ms, warm_ms  # PC calls bill no INIT
-    invocation = InvocationProfile(memory_mb, architecture, billed, billed_pc, cold_share=cold_share)
+    invocation = InvocationProfile(memory_mb, architecture, billed, billed_pc, cold_share=cold_share, region=region)
     count = result.provisioned
     traffic = TrafficProfile(
         requests_per_month,
@@ -157,6 +162,7 @@ def plan_provisioned(
     billed_ms: tuple[float, float] | None = None,
     replay: Replay | None = None,
     on_demand_result: SimResult | None = None,
+    region: str | None = BASE_PRICE_REGION,
 ) -> ProvisionedPick:
     """The PC pick for ``profile`` at one memory size, from its measured warm Duration, cold
     Duration and Init Duration samples (ms): the smallest N whose simulated cold share (the
@@ -165,8 +171,8 @@ def plan_provisioned(
     client latency (0: service time alone). ``billed_ms``: the measured (warm, cold) mean Billed
     Duration to price calls by (see monthly_usd). ``replay`` and ``on_demand_result``: the
     profile's arrivals and their simulation at N = 0 with these samples and seed, when the caller
-    has made them already (recommend.py has, for every size); they are not made again.
-    ValueError when warm or init is empty (bench/decide/simulate.py)."""
+    has made them already (recommend.py has, for every size); they are not made again. Prices
+    are ``region``'s. ValueError when warm or init is empty (bench/decide/simulate.py)."""
     check_path(path)
     idle = decision.idle_timeout_s
     budget = decision.cold_start_budget
@@ -188,7 +194,7 @@ def plan_provisioned(
     def option(label: str, result: SimResult, hours: float) -> ProvisionedOption:
         usd = monthly_usd(
             result, month, hours_per_day=hours, memory_mb=memory_mb, architecture=architecture, path=path,
-            billed_ms=billed_ms,
+            billed_ms=billed_ms, region=region,
         )  # fmt: skip
         p99 = None if result.p99_service_ms is None else result.p99_service_ms + overhead_ms
         return ProvisionedOption(label, result.provisioned, hours, usd, result.cold_share, p99)
@@ -202,7 +208,7 @@ def plan_provisioned(
             options.append(option("peak hours", run(count, profile.peak_window_s), (high - low) / 3600))
     chosen = options[1] if count else on_demand
     case = traffic_case(profile, idle)
-    u = break_even_utilisation(architecture)
+    u = break_even_utilisation(architecture, region)
     return ProvisionedPick(
         count=count,
         monthly_usd=chosen.monthly_usd,
@@ -213,7 +219,7 @@ def plan_provisioned(
         case=case,
         options=tuple(options),
         curve=tuple((n, runs[n].cold_share) for n in sorted(runs)),
-        sensitivity=_sensitivity(count, runs, warm, architecture, profile, budget),
+        sensitivity=_sensitivity(count, runs, warm, architecture, profile, budget, region),
     )
 
 
@@ -247,18 +253,24 @@ def _reason(count: int, runs: dict[int, SimResult], options: list[ProvisionedOpt
 
 
 def _sensitivity(
-    count: int, runs: dict[int, SimResult], warm: Sample, architecture: str, profile: ArrivalProfile, budget: float
-) -> str | None:
+    count: int, runs: dict[int, SimResult], warm: Sample, architecture: str, profile: ArrivalProfile, budget: float,
+    region: str | None,
+) -> str | None:  # fmt: skip
     if warm.mean is None or warm.mean <= 0:
         return None
-    u = break_even_utilisation(architecture)
+    u = break_even_utilisation(architecture, region)
+    if u >= 1:  # even a fully busy environment costs more provisioned than on demand
+        return (
+            f"Provisioned concurrency never costs less than on demand at these prices: its break-even utilisation "
+            f"is {u:.0%}, above a fully busy environment, so it buys fewer cold starts, never a lower bill."
+        )
     if not count:
         return (
             f"On demand stays enough while its cold share ({runs[0].cold_share:.3%}) is within the budget "
             f"({budget:.2%}); one provisioned environment pays for itself only above "
-            f"{break_even_rps(1, warm.mean, architecture):.3g} rps ({u:.0%} busy at {warm.mean:.3g} ms a call)."
+            f"{break_even_rps(1, warm.mean, architecture, region):.3g} rps ({u:.0%} busy at {warm.mean:.3g} ms a call)."
         )
-    rps = break_even_rps(count, warm.mean, architecture)
+    rps = break_even_rps(count, warm.mean, architecture, region)
     busy = runs[count].pc_utilisation or 0.0
     return (
         f"PC stops paying below {rps:.3g} rps ({count} x {u:.0%} busy at {warm.mean:.3g} ms a call; the "

@@ -14,7 +14,8 @@
    concurrency for it by simulation (bench/decide/provisioned.py).
 
 Durations are the function's own, the same whatever path called it, so they are pooled over
-paths; client latency and error rates are the traffic's path's only.
+paths; client latency and error rates are the traffic's path's only. Prices are those of the
+run's region (``summary.region``, bench/analysis/pricing.py), and the notes say whose.
 """
 
 from __future__ import annotations
@@ -23,11 +24,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, replace
 
 from bench.analysis import RunSummary, Sample, VariantSummary
-from bench.analysis.cost import cost_per_million
+from bench.analysis.cost import cost_per_million, gateway_usd_per_million
 from bench.analysis.monthly import InvocationProfile, TrafficProfile, monthly_cost
 from bench.analysis.ranking import cost_sample
 from bench.analysis.stats import quantile_ci
-from bench.awsfacts import APIGW_USD_PER_MILLION
 from bench.collect import Metric, RunStats
 from bench.decide.feasibility import infeasible_variants
 from bench.decide.model import Candidate, Infeasible, MemoryPick, Recommendation
@@ -100,7 +100,7 @@ def _durations(stats: RunStats, variant: str) -> tuple[Sample, Sample, Sample] |
 
 def _candidate(
     v: VariantSummary, stats: RunStats, replay: Replay, traffic: TrafficSettings, decision: DecisionSettings,
-    architecture: str,
+    architecture: str, region: str | None,
 ) -> tuple[Candidate, Sample, Sample, SimResult] | None:  # fmt: skip
     """The variant priced and simulated for the traffic, with its per-call cost and latency samples
     and its simulation on demand."""
@@ -113,7 +113,7 @@ def _candidate(
     if billed is None:
         return None
     month = monthly_cost(
-        InvocationProfile(v.memory_mb, architecture, billed),
+        InvocationProfile(v.memory_mb, architecture, billed, region=region),
         TrafficProfile(traffic.requests_per_month, traffic.path),
     )  # fmt: skip
     latency = _sample(stats, v.variant, "client_ms", path=traffic.path)
@@ -121,13 +121,13 @@ def _candidate(
     upper = quantile_ci(latency, q).hi if latency.n else None
     candidate = Candidate(
         variant=v.variant, memory_mb=v.memory_mb,
-        usd_per_invocation=cost_per_million(billed, v.memory_mb, architecture, traffic.path) / 1e6,
+        usd_per_invocation=cost_per_million(billed, v.memory_mb, architecture, traffic.path, region=region) / 1e6,
         monthly_usd=month.total_usd, predicted_cold_share=cold_share,
         duration_ms=trimmed_mean(_sample(stats, v.variant, "duration_ms")),
         latency_ms=latency.quantile(q) if latency.n else None, latency_upper_ms=upper,
     )  # fmt: skip
-    per_call = cost_sample(_sample(stats, v.variant, "billed_ms"), v.memory_mb, architecture)
-    per_call = per_call.affine(1.0, APIGW_USD_PER_MILLION.get(traffic.path, 0.0))
+    per_call = cost_sample(_sample(stats, v.variant, "billed_ms"), v.memory_mb, architecture, region=region)
+    per_call = per_call.affine(1.0, gateway_usd_per_million(traffic.path, region))
     return candidate, per_call, latency, on_demand
 
 
@@ -138,7 +138,9 @@ def decide(
     decision: DecisionSettings,
     architecture: str,
 ) -> Recommendation:
-    """The Recommendation for this run's figures and the user's traffic (see the module)."""
+    """The Recommendation for this run's figures and the user's traffic, in the prices of the
+    summary's region (see the module)."""
+    region = summary.region
     infeasible = infeasible_variants(summary, decision, traffic.path)
     excluded = {i.variant for i in infeasible}
     profile = arrival_profile(traffic)
@@ -149,7 +151,7 @@ def decide(
     on_demand: dict[str, SimResult] = {}
     on_path = [v for v in summary.variants if v.path == traffic.path and v.variant not in excluded]
     for v in on_path:
-        made = _candidate(v, stats, replay, traffic, decision, architecture)
+        made = _candidate(v, stats, replay, traffic, decision, architecture, region)
         if made is None:
             infeasible.append(Infeasible(v.variant, v.memory_mb, "no billed duration to price it by"))
             continue
@@ -164,7 +166,7 @@ def decide(
         provisioned = plan_provisioned(
             profile, *durations, memory_mb=memory.memory_mb, architecture=architecture, path=traffic.path,
             decision=decision, seed=SEED, billed_ms=_billed_pair(picked), overhead_ms=_overhead_ms(picked),
-            replay=replay, on_demand_result=on_demand[picked.variant],
+            replay=replay, on_demand_result=on_demand[picked.variant], region=region,
         )  # fmt: skip
     return Recommendation(
         memory=memory,
@@ -173,7 +175,7 @@ def decide(
         candidates=tuple(candidates),
         traffic=_plain(asdict(traffic)),
         decision=_plain(asdict(decision)),
-        notes=_notes(traffic, decision),
+        notes=_notes(traffic, decision, summary.prices.statement(architecture, [traffic.path])),
     )
 
 
@@ -192,10 +194,10 @@ def no_decision(reason: str, decision: DecisionSettings) -> Recommendation:
     return Recommendation(MemoryPick(None, None, decision.strategy, None, reason), None)
 
 
-def _notes(traffic: TrafficSettings, decision: DecisionSettings) -> tuple[str, ...]:
+def _notes(traffic: TrafficSettings, decision: DecisionSettings, prices: str) -> tuple[str, ...]:
     return (
         f"Priced for {traffic.requests_per_month:,.0f} requests a month on {traffic.path}, not for the "
-        "benchmark's own load; us-east-1 prices, first duration tier as the month reaches it, no free tier.",
+        f"benchmark's own load; {prices}, first duration tier as the month reaches it, no free tier.",
         f"Cold starts predicted by simulating that traffic against each size's measured durations, with "
         f"idle environments reclaimed after {decision.idle_timeout_s:g} s (assumed; Lambda does not publish it).",
     )

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.analysis import RunSummary, VariantSummary
+from bench.analysis.pricing import PER_CALL, prices_for
 from bench.analysis.sample import Sample
 from bench.collect import RECORDS_NAME, Metric, RunStats, stats_of_store
 from bench.errors import UserError
@@ -36,7 +37,13 @@ class VariantEvidence:
     summary: VariantSummary
     client_ms: Sample  # successful calls, warm and cold
     billed_ms: Sample
-    architecture: str  # prices its cost
+    architecture: str  # prices its cost ...
+    region: str | None = None  # ... in this region's prices (None: not recorded, us-east-1's)
+
+    @property
+    def prices_statement(self) -> str:
+        """Whose prices its cost is in (bench/analysis/pricing.py)."""
+        return prices_for(self.region).statement(self.architecture, [self.summary.path], PER_CALL)
 
     @property
     def throttled(self) -> int:
@@ -92,6 +99,7 @@ class RunEvidence:
                 Sample.from_metrics(found.get("client_ms", ())),
                 Sample.from_metrics(found.get("billed_ms", ())),
                 self.summary.architecture,
+                self.summary.region,
             )
         return out
 

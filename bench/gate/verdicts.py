@@ -17,6 +17,9 @@ from noise (pyperf's "not significant"). *Inconclusive* when the samples are too
 the test at alpha. The interval shown with a percentile's change is that of latency's shift
 as a whole (Hodges-Lehmann with Moses' interval), the interval that goes with Mann-Whitney.
 
+Cost is priced in each run's own architecture and region, as each was billed; a cost verdict
+names whose prices (bench/analysis/pricing.py), and a regression names both when they differ.
+
 alpha is shared by the run's regression comparisons (Bonferroni), so a run drawn from the
 baseline's own distribution fails only when a test is wrong at alpha / m *and* the noise alone
 exceeds the tolerance; the rate is measured in tests/test_gate_noise.py.
@@ -155,13 +158,16 @@ def _absolute(gate: Gate, row: VariantEvidence, level: float) -> tuple[Bounds | 
         cost = _pricer(s.memory_mb, row)
         priced = Bounds(cost(bounds.estimate), cost(bounds.lower), cost(bounds.upper), level, bounds.method,
                         bounds.n, bounds.need_n_lower, bounds.need_n_upper)  # fmt: skip
-        return priced, "usd", "cost per million"
+        return priced, "usd", f"cost per million ({row.prices_statement})"
     raise AssertionError(gate.name)
 
 
 def _pricer(memory_mb: int, row: VariantEvidence) -> Callable[[float | None], float | None]:
-    architecture = row.architecture
-    return lambda ms: None if ms is None else cost_per_million(max(ms, 0.0), memory_mb, architecture, row.summary.path)
+    """Cost per million of a mean billed ms, in the row's own architecture and region."""
+    architecture, region, path = row.architecture, row.region, row.summary.path
+    return lambda ms: (
+        None if ms is None else cost_per_million(max(ms, 0.0), memory_mb, architecture, path, region=region)
+    )
 
 
 def _memory_ratio(gate: Gate, row: VariantEvidence) -> GateResult:
@@ -286,6 +292,8 @@ def _cost_regression(gate: Gate, row: VariantEvidence, base: VariantEvidence, al
     change = now / then - 1
     common = dict(value=change, lower=lo, upper=hi, current=now, baseline=then, n=row.billed_ms.n)
     moved = f"cost per million {fmt(then, 'usd')} -> {fmt(now, 'usd')} ({fmt(change, 'change')})"
+    if row.prices_statement != base.prices_statement:  # each run is priced as it was billed: say when they differ
+        moved += f" (baseline: {base.prices_statement}; this run: {row.prices_statement})"
     tolerance = fmt(gate.threshold, "change")
     if change <= gate.threshold:
         return _row(gate, row, PASS, "change", f"{moved}, within {tolerance}", **common)

@@ -2,7 +2,9 @@
 
 The estimate is the live cost of the records: the run's store (flushed by the collector at
 least once a second) is read every ``poll_s``, and each record is priced as the analysis prices
-it (bench/analysis/cost.py: billed GB-seconds at the first tier, plus the request charge). A
+it (bench/analysis/cost.py: billed GB-seconds at the first tier, plus the request charge, in
+the run's region: the one given, else the one run.json, written before the load starts, records
+beside the store; the stop names whose prices, us-east-1's when there is none). A
 record without a REPORT line yet (no billed duration) is priced at its client latency rounded
 up, which is never less than what Lambda bills for the invoke's duration; throttled invokes are
 free. The stop reaches the load as a Ctrl-C does (BudgetReached is a KeyboardInterrupt thrown
@@ -12,6 +14,7 @@ the spend can pass the budget by what was in flight and up to one flush of recor
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +23,8 @@ from typing import Any
 import gevent
 
 from bench.analysis.cost import arch_prices, duration_rate, gb_seconds
+from bench.analysis.pricing import PER_CALL, prices_for
+from bench.awsfacts import BASE_PRICE_REGION
 
 POLL_S = 0.25
 
@@ -49,9 +54,11 @@ class Budget:
 class Spend:
     invocations: int
     usd: float
+    prices: str = ""  # whose prices, in bench/analysis/pricing.py's words
 
     def describe(self) -> str:
-        return f"{self.invocations:,} invocations, estimated ${self.usd:.6f} (live cost of the records)"
+        at = f", {self.prices}" if self.prices else ""
+        return f"{self.invocations:,} invocations, estimated ${self.usd:.6f} (live cost of the records{at})"
 
 
 _SPEND_SQL = """
@@ -63,10 +70,12 @@ FROM invocations GROUP BY variant, memory_mb
 """
 
 
-def spend_of(records_path: Path, memory_by_variant: dict[str, int], architecture: str) -> Spend:
-    """The invocations recorded so far in ``records_path`` and their estimated cost in USD."""
-    request_usd = arch_prices(architecture).request_usd_per_million / 1e6
-    rate = duration_rate(architecture)
+def spend_of(
+    records_path: Path, memory_by_variant: dict[str, int], architecture: str, region: str | None = BASE_PRICE_REGION
+) -> Spend:
+    """The invocations recorded so far in ``records_path`` and their estimated cost in USD, in ``region``'s prices."""
+    request_usd = arch_prices(architecture, region).request_usd_per_million / 1e6
+    rate = duration_rate(architecture, region=region)
     invocations, usd = 0, 0.0
     conn = sqlite3.connect(f"file:{records_path}?mode=ro", uri=True)
     try:
@@ -77,7 +86,18 @@ def spend_of(records_path: Path, memory_by_variant: dict[str, int], architecture
         memory = memory_mb or memory_by_variant.get(variant, 0)
         invocations += count
         usd += (billable or 0) * request_usd + gb_seconds(billed_ms or 0, memory) * rate
-    return Spend(invocations, usd)
+    return Spend(invocations, usd, prices_for(region).statement(architecture, ["direct"], PER_CALL))
+
+
+def recorded_region(records_path: Path) -> str | None:
+    """The region the run.json beside a run's store records (lambench run writes it before the
+    load starts); None when there is no such file or it records none."""
+    try:
+        info = json.loads((Path(records_path).parent / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    region = info.get("region") if isinstance(info, dict) else None
+    return region if isinstance(region, str) and region else None
 
 
 class BudgetWatch:
@@ -85,12 +105,14 @@ class BudgetWatch:
 
     def __init__(
         self, budget: Budget, records_path: Path, memory_by_variant: dict[str, int], architecture: str,
-        poll_s: float = POLL_S,
+        poll_s: float = POLL_S, region: str | None = None,
     ) -> None:  # fmt: skip
         self.budget = budget
         self.records_path = records_path
         self.memory_by_variant = dict(memory_by_variant)
         self.architecture = architecture
+        # None: the run's own, from its run.json; none there either is us-east-1's, and the stop says so.
+        self.region = region if region is not None else recorded_region(records_path)
         self.poll_s = poll_s
         self.reached: str | None = None
         self.spend: Spend | None = None
@@ -114,7 +136,7 @@ class BudgetWatch:
         while True:
             gevent.sleep(self.poll_s)
             try:
-                spend = spend_of(self.records_path, self.memory_by_variant, self.architecture)
+                spend = spend_of(self.records_path, self.memory_by_variant, self.architecture, self.region)
             except sqlite3.Error:
                 continue  # the store is not created yet
             self.spend = spend

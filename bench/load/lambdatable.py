@@ -2,7 +2,9 @@
 
 Every figure comes from bench.analysis's RunSummary (HDR histograms through Sample, its one
 percentile rule) and the decision stage's Recommendation; this module only words and rounds
-them. It imports neither Locust nor Flask, so what the tab shows can be checked on plain data.
+them. Beside the cost, each row says whose prices it is in (the run's region's, or us-east-1's
+and why: bench/analysis/pricing.py), as the report does. It imports neither Locust nor Flask,
+so what the tab shows can be checked on plain data.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..analysis import Percentiles, RunSummary, VariantSummary
+from ..analysis.pricing import PER_CALL
 from ..decide import Recommendation
 
 # (key, title). Locust's UI turns snake_case keys into camelCase in both the table's structure
@@ -33,6 +36,7 @@ VARIANT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("billed_mean", "Billed mean ms"),
     ("memory_used", "Max Memory Used / MB"),
     ("cost", "$ per million"),
+    ("prices", "Prices"),
     ("recommendation", "Decision"),
 )
 RUN_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -118,6 +122,7 @@ def variant_rows(
                 "billed_mean": number(v.billed_ms_mean.value),
                 "memory_used": _memory(v),
                 "cost": NO_DATA if v.cost_per_million_usd is None else f"{v.cost_per_million_usd:.4f}",
+                "prices": summary.prices.statement(summary.architecture, [v.path], PER_CALL),
                 "recommendation": verdicts.get((v.variant, v.path), ""),
             }
         )

@@ -307,9 +307,11 @@ class LiveView:
 
 def _summary(stats: RunStats, run: Run):
     from ..analysis import summarize
+    from ..outputs import run_region
 
     architecture = run.info.get("architecture", "x86_64")
-    return summarize(stats, architecture=architecture, memory_by_variant=run.info.get("memory_by_variant") or {})
+    memory = run.info.get("memory_by_variant") or {}
+    return summarize(stats, architecture=architecture, memory_by_variant=memory, region=run_region(run.info))
 
 
 def _figures(stats: RunStats, run: Run, decide_now: bool, previous: Any) -> tuple[list[dict[str, Any]], Any]:

@@ -61,9 +61,12 @@ class Targets:
             if endpoint != "aws":
                 probe(resolved, options.lambda_region)
             where = "aws " + options.lambda_region if endpoint == "aws" else f"endpoint {endpoint}"
-            return Target(
-                resolved, {"target": where, "endpoint": resolved.endpoint_url or f"AWS {options.lambda_region}"}
-            )
+            facts = {
+                "target": where,
+                "endpoint": resolved.endpoint_url or f"AWS {options.lambda_region}",
+                "region": options.lambda_region,  # whose prices the cost model uses
+            }
+            return Target(resolved, facts)
         return self._from_config(options)
 
     def _from_config(self, options) -> Target:
@@ -82,7 +85,11 @@ class Targets:
             spec = dataclasses.replace(spec, name=options.lambda_function)
         memory = _memory_sizes(options.lambda_variants) or config.memory_mb
         endpoint = config.target.endpoint
-        info: dict[str, Any] = {"config": str(path), "architecture": config.function.architecture}
+        info: dict[str, Any] = {
+            "config": str(path),
+            "architecture": config.function.architecture,
+            "region": config.target.region,
+        }
         if config.target.kind == "local" and endpoint is None:
             endpoint = self._emulator(Path(options.lambench_reports or config.reports_dir or DEFAULT_REPORTS), info)
             info["runtime_note"] = (

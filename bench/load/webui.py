@@ -161,6 +161,7 @@ def _live_csv(session: Session, run):
 
     from ..analysis import summarize
     from ..collect import RunStats
+    from ..outputs import run_region
     from ..report import write_variants_csv
 
     stats = session.live_stats()
@@ -170,6 +171,7 @@ def _live_csv(session: Session, run):
         RunStats.from_wire(stats.to_wire()),
         architecture=run.info.get("architecture", "x86_64"),
         memory_by_variant=run.info.get("memory_by_variant") or {},
+        region=run_region(run.info),
     )
     with tempfile.TemporaryDirectory() as scratch:
         path = write_variants_csv(summary, Path(scratch) / "variants.csv", session.live.recommendation)

@@ -58,7 +58,7 @@ def _figure(name: str, figure: Figure | None) -> Iterator[tuple[str, object]]:
     yield from _bounds(name, figure.ci if figure is not None else None)
 
 
-def _cells(row: Row, architecture: str, with_decision: bool) -> Iterator[tuple[str, object]]:
+def _cells(row: Row, summary: RunSummary, with_decision: bool) -> Iterator[tuple[str, object]]:
     v = row.v
     yield from (("variant", v.variant), ("memory_mb", v.memory_mb), ("path", v.path),
                 ("invocations", v.invocations), ("ok", v.ok), ("errors", v.errors))  # fmt: skip
@@ -74,7 +74,7 @@ def _cells(row: Row, architecture: str, with_decision: bool) -> Iterator[tuple[s
     yield from (("max_memory_used_mb", v.max_memory_used_mb.value), ("max_memory_used_n", v.max_memory_used_mb.n))
     yield "cost_per_million_usd", v.cost_per_million_usd
     yield from _bounds("cost_per_million_usd", v.cost_per_million_ci)
-    split = split_measured(v, architecture)
+    split = split_measured(v, summary.architecture, summary.region)
     for field, _, _ in COMPONENTS[:4]:  # as measured there is no provisioned-concurrency charge
         yield f"usd_per_million_{field}", getattr(split, field) if split is not None else None
     yield "cheapest_on_path", row.cheapest
@@ -92,7 +92,7 @@ def _cells(row: Row, architecture: str, with_decision: bool) -> Iterator[tuple[s
 def variants_rows(summary: RunSummary, recommendation: Recommendation | None = None) -> list[dict[str, str]]:
     """The CSV's rows as {column: text}, columns in the file's order."""
     return [
-        {name: _value(value) for name, value in _cells(row, summary.architecture, recommendation is not None)}
+        {name: _value(value) for name, value in _cells(row, summary, recommendation is not None)}
         for row in table_rows(summary, recommendation)
     ]
 
@@ -118,4 +118,4 @@ def _cells_header(summary: RunSummary) -> Iterator[tuple[str, object]]:
     """The column names for a run with no rows: those of an empty variant, so they cannot drift."""
     empty = VariantSummary("", "direct", None, 0, 0, 0, {}, {}, None, 0, Percentiles(0), Percentiles(0), Figure(0),
                            Figure(0), Figure(0), None)  # fmt: skip
-    return _cells(Row(empty, "", False, False), summary.architecture, False)
+    return _cells(Row(empty, "", False, False), summary, False)

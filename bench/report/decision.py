@@ -144,8 +144,13 @@ def _provisioned(recommendation: Recommendation) -> tuple[str | None, tuple[str,
         return None, ()
     budget = recommendation.decision.get("cold_start_budget")
     case = CASES.get(pc.case, f"{pc.case} traffic")
-    why = (pc.reason, f"PC pays when its environments are busy more than {fmt_pct(pc.break_even_utilisation)} "
-           "of the time (its break-even utilisation).")  # fmt: skip
+    u = pc.break_even_utilisation
+    pays = (
+        f"PC pays when its environments are busy more than {fmt_pct(u)} of the time (its break-even utilisation)."
+        if u < 1  # at or above 1 no environment can be busy enough: say that, not "more than 115%"
+        else f"PC never pays for itself at these prices: its break-even utilisation is {fmt_pct(u)}."
+    )
+    why = (pc.reason, pays)
     if pc.count == 0:
         within = budget is not None and pc.predicted_cold_share <= budget
         limit = f"within the {fmt_share(budget)} budget" if within else f"against a budget of {fmt_share(budget)}"

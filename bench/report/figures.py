@@ -167,14 +167,14 @@ def _timeline(summary: RunSummary) -> Chart | None:
 
 
 def _cost_stacks(summary: RunSummary, rec: Recommendation | None) -> tuple[list[Stack], str]:
-    arch = summary.architecture
+    arch, region = summary.architecture, summary.region
     path = traffic_path(rec)
     if rec is None or not rec.candidates or path is None:
         cheapest = cheapest_by_path(summary)
         vary = len({v.path for v in summary.variants}) > 1
         stacks = []
         for v in summary.variants:
-            split = split_measured(v, arch)
+            split = split_measured(v, arch, region)
             label = size_label(v) + (f"\n{SHORT_PATHS.get(v.path, v.path)}" if vary else "")
             mark = "cheapest" if cheapest.get(v.path) == v.variant else None
             stacks.append(Stack(label, split.parts() if split else (None,) * len(COMPONENTS), mark))
@@ -183,7 +183,7 @@ def _cost_stacks(summary: RunSummary, rec: Recommendation | None) -> tuple[list[
     stacks = []
     for c in sorted(rec.candidates, key=lambda c: c.memory_mb):
         row = by_key.get(c.variant)
-        split = split_at_cold_share(row, arch, c.predicted_cold_share) if row is not None else None
+        split = split_at_cold_share(row, arch, c.predicted_cold_share, region) if row is not None else None
         mark = "pick" if c.variant == rec.memory.variant else None
         stacks.append(Stack(f"{c.memory_mb} MB", split.parts() if split else (None,) * len(COMPONENTS), mark))
     pc = rec.provisioned_concurrency
@@ -193,7 +193,7 @@ def _cost_stacks(summary: RunSummary, rec: Recommendation | None) -> tuple[list[
         split = split_provisioned(
             picked, arch, count=pc.count, hours_per_day=option.hours_per_day if option else 24.0,
             cold_share=pc.predicted_cold_share,
-            requests_per_month=float(rec.traffic.get("requests_per_month") or 0.0),
+            requests_per_month=float(rec.traffic.get("requests_per_month") or 0.0), region=region,
         )  # fmt: skip
         label = f"{size_label(picked)}\n+ PC {pc.count}"
         stacks.append(Stack(label, split.parts() if split else (None,) * len(COMPONENTS), "with PC"))
@@ -210,8 +210,9 @@ def _cost(summary: RunSummary, rec: Recommendation | None) -> Chart | None:
         axis_label="USD per 1M calls", fmt=fmt_usd_short,
     )  # fmt: skip
     caption = (
-        f"USD per million calls, {basis}; first duration tier, no free tier. INIT is the part of billed duration "
-        "spent initialising cold starts; how each part is computed is under \u201cHow these figures are made\u201d."
+        f"USD per million calls, {basis}; {summary.prices_statement}; first duration tier, no free tier. INIT is "
+        "the part of billed duration spent initialising cold starts; how each part is computed is under "
+        "\u201cHow these figures are made\u201d."
     )
     return Chart("chart-cost", "Cost by component", caption, svg, wide=len(stacks) > 6)
 

@@ -23,7 +23,6 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from bench.analysis import CONFIDENCE, RunSummary, compare_paths, min_n_for_quantile_ci
-from bench.awsfacts import PRICES_SOURCE
 from bench.decide import Candidate, Recommendation
 
 from .components import split_measured
@@ -116,7 +115,7 @@ def render_html_text(
         chart_notes.append("No latency CDFs: a results.json before version 3 did not record them.")
     if summary.variants and not summary.concurrency:
         chart_notes.append("No concurrency timeline: a results.json before version 3 did not record it.")
-    splits = {(v.variant, v.path): split_measured(v, summary.architecture) for v in summary.variants}
+    splits = {(v.variant, v.path): split_measured(v, summary.architecture, summary.region) for v in summary.variants}
     return (
         _environment()
         .get_template(TEMPLATE)
@@ -137,7 +136,8 @@ def render_html_text(
             split_known=any(v.client_ms_warm is not None for v in summary.variants),
             gateway_rows=compare_paths(summary),
             min_n=MIN_N_FOR,
-            prices_source=PRICES_SOURCE,
+            prices_statement=summary.prices_statement,
+            prices_source=summary.prices.source,
             **_decision_view(recommendation),
         )
     )

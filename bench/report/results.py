@@ -27,6 +27,10 @@ Format history:
        variant, path and warm/cold (the percentile at 102 levels); and "recommendation": the
        decision for the user's traffic (bench/decide/model.py; null when none was made). Versions
        1 and 2 read with none of these.
+       "region" and "prices" (added in place, still version 3): the region whose prices the costs
+       are in (null: the run recorded none, so us-east-1's) and the sentence that says whose they
+       are, naming any figure at us-east-1's (bench/analysis/pricing.py). A file without them was
+       priced at us-east-1's and reads with region null.
 A figure with no data is null. A reader of a newer version refuses it rather than guess.
 
 summary.json (beside it; not versioned with it) holds the run's mergeable aggregates: per

@@ -1,8 +1,9 @@
 """The run's facts as the report shows them: a short context line at the top, the full list below.
 
-The context line answers "measured where, when, under what load, with which versions": the
-target (the AWS region, or the emulator with its CPU mode, since the emulator's CPU share is
-modelled two ways), the run's start, its load and the versions of lambench and the runtime.
+The context line answers "measured where, when, under what load, with which versions, priced
+how": the target (the AWS region, or the emulator with its CPU mode, since the emulator's CPU
+share is modelled two ways), the run's start, its load, the versions of lambench and the
+runtime, and whose prices the costs are in (the run's region's, or us-east-1's and why).
 """
 
 from __future__ import annotations
@@ -106,4 +107,5 @@ def context_facts(run_info: Mapping[str, Any], summary: RunSummary) -> list[tupl
         ("Run", f"{fmt_fact(run_info.get('run_id'))}, started {_when(run_info.get('started'))}"),
         ("Load", _load(run_info, summary)),
         ("Versions", _versions(run_info)),
+        ("Prices", summary.prices_statement),
     ] + ([("Host", str(run_info["host_capacity"]))] if run_info.get("host_capacity") else [])

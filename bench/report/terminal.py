@@ -142,7 +142,7 @@ def summary_table(summary: RunSummary, recommendation: Recommendation | None = N
         pad_edge=False,
         padding=(0, gap),
         collapse_padding=True,
-        title=f"lambench: {summary.architecture}, us-east-1 prices",
+        title=f"lambench: {summary.architecture}, {summary.prices_statement}",
         caption=_caption(summary, recommendation),
         caption_justify="left",
     )

@@ -177,6 +177,10 @@ def run_tune(request: TuneRequest, on_call: Any = None) -> tuple[dict[str, Any],
         session = stack.enter_context(TuneSession(control, function))
         assert session.snapshot is not None
         info["architecture"] = session.snapshot.architecture
+        # Whose prices: the function's own ARN names its region (the ARN given, AWS's or moto's, or
+        # the bundled emulator's); the request's region when the backend gives no ARN.
+        region = session.snapshot.region or request.region
+        info["region"] = region
         write_run_info(run_dir, info)
         store = stack.enter_context(RecordStore(run_dir / "records.sqlite"))
         from bench.tune.input import generate_payloads
@@ -195,6 +199,7 @@ def run_tune(request: TuneRequest, on_call: Any = None) -> tuple[dict[str, Any],
             store,
             generate_payloads(tune.num, tune.payload),
             architecture=session.snapshot.architecture,
+            region=region,
             cold=tune.only_cold_starts,
             parallel=tune.parallel,
             sleep_ms=tune.sleep_between_runs_ms,
@@ -259,6 +264,7 @@ def _finish(
     details: dict[str, Any],
     auto: dict[str, Any] | None,
 ) -> dict[str, Any]:
+    from bench.analysis.pricing import PER_CALL, prices_for
     from bench.decide import DecisionSettings
     from bench.outputs import outputs_from_store
     from bench.tune.output import aplt_output, cold_figures, infeasible_list, pick_intervals, spent_dict
@@ -280,6 +286,7 @@ def _finish(
         "spent": spent_dict(sampler.spent),
         "invocations": sampler.spent.invocations,
         "usd": sampler.spent.usd,
+        "prices": prices_for(info.get("region")).statement(info.get("architecture"), ["direct"], PER_CALL),
         "strategy": tune.strategy,
         "pick": None,
         "runner_up": order[1].value if len(order) > 1 else None,

@@ -29,6 +29,12 @@ MARKER = "LAMBENCH_TUNE_SAMPLE"
 WAITER = {"Delay": 1, "MaxAttempts": 300}
 
 
+def arn_region(arn: object) -> str | None:
+    """The region field of an ARN (arn:PARTITION:SERVICE:REGION:...); None when there is none."""
+    parts = arn.split(":") if isinstance(arn, str) else []
+    return parts[3] if len(parts) > 3 and parts[0] == "arn" and parts[3] else None
+
+
 @dataclass
 class Snapshot:
     """$LATEST before tuning: what restore puts back, and the versions that are not ours."""
@@ -37,6 +43,7 @@ class Snapshot:
     environment: dict[str, str]
     versions: set[str]
     architecture: str = "x86_64"
+    region: str | None = None  # from the function's ARN (arn:aws:lambda:REGION:...): whose prices
 
 
 @dataclass
@@ -64,6 +71,7 @@ class TuneSession:
             environment=environment,
             versions=set(self.list_versions()),
             architecture=(config.get("Architectures") or ["x86_64"])[0],
+            region=arn_region(config.get("FunctionArn")),
         )
 
     def list_versions(self) -> list[str]:

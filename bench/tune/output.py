@@ -6,10 +6,11 @@ every size's totalCost) and ``visualization`` (here our own report.html, as a fi
 ``executionCost``, which is Step Functions' and therefore 0 here; ``stats``, one entry per size
 measured ({value, averagePrice, averageDuration, totalCost}, in powerValues order).
 
-``lambench``: the mode and why it stopped, invocations and dollars spent tuning (list prices,
-requests and INIT included, unlike lambdaCost), the pick's intervals, the runner-up and the
-test between them, infeasible sizes with their errors, cold-start figures, the model and its
-predictions (adaptive), and the run folder's files.
+``lambench``: the mode and why it stopped, invocations and dollars spent tuning (list prices
+in the function's region, named in ``prices``; requests and INIT included, unlike
+lambdaCost), the pick's intervals, the runner-up and the test between them, infeasible sizes
+with their errors, cold-start figures, the model and its predictions (adaptive), and the run
+folder's files.
 """
 
 from __future__ import annotations

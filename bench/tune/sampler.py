@@ -5,7 +5,7 @@ sleepBetweenRunsMs) or in parallel (parallelInvocation), each on the size's vers
 onlyColdStarts, each on a version of its own, published before and deleted after, so every
 sample is a cold start. Call i at a size sends APLT's payload i (mod num), so a weighted
 payload keeps its mix. Every call is kept in the run's record store and counted, with what it
-cost at AWS's list prices (requests and INIT included), in ``spent``. The first call that times
+cost at AWS's list prices in the function's region (requests and INIT included), in ``spent``. The first call that times
 out, runs out of memory, is throttled or fails marks its size infeasible; no more calls go there.
 """
 
@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from bench.analysis.cost import invocation_cost
+from bench.awsfacts import BASE_PRICE_REGION
 from bench.collect import RecordStore
 from bench.records import InvocationRecord
 from bench.targets import alias_name
@@ -74,6 +75,7 @@ class Sampler:
     store: RecordStore
     payloads: Sequence[bytes]
     architecture: str = "x86_64"
+    region: str | None = BASE_PRICE_REGION  # whose prices ``spent`` is in
     cold: bool = False
     parallel: bool = False
     sleep_ms: int = 0
@@ -144,18 +146,20 @@ class Sampler:
         self.store.add(record)
         self.store.maybe_flush()
         self.spent.invocations += 1
-        self.spent.usd += call_usd(record, size.memory_mb, self.architecture)
+        self.spent.usd += call_usd(record, size.memory_mb, self.architecture, self.region)
         if outcome.failure is not None and size.infeasible is None:
             size.infeasible = outcome.failure
         if self.on_call is not None:
             self.on_call(record)
 
 
-def call_usd(record: InvocationRecord, memory_mb: int, architecture: str) -> float:
-    """What one call cost at list prices: its billed GB-seconds and the request; a throttle is free."""
+def call_usd(
+    record: InvocationRecord, memory_mb: int, architecture: str, region: str | None = BASE_PRICE_REGION
+) -> float:
+    """What one call cost at ``region``'s list prices: its billed GB-seconds and the request; a throttle is free."""
     if record.status == "throttled":
         return 0.0
     billed = (record.billed_ms or 0) + (record.billed_restore_ms or 0)
     if record.billed_ms is None and record.duration_ms is not None:
         billed = math.ceil(record.duration_ms)
-    return invocation_cost(billed, memory_mb, architecture)
+    return invocation_cost(billed, memory_mb, architecture, region=region)
