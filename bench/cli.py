@@ -52,6 +52,8 @@ def cmd_run(args) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     output = run_benchmark(config, console, options)
     _print_outputs(console, output.outputs)
+    for line in output.unreached:  # under the table, whose rows for such a path hold errors only
+        console.print(f"[bold yellow]unreached[/] {line}", highlight=False, soft_wrap=True)
     if output.interrupted:
         console.print("[yellow]interrupted: the report covers what was measured before the stop[/]")
     if output.capacity_line:
@@ -65,10 +67,12 @@ def cmd_run(args) -> int:
 def _run_options(args):
     from .load.budget import Budget
     from .run import RunOptions
+    from .targets.apiplan import Apis
     from .targets.awsrun import AwsRunOptions
 
+    apis = Apis(args.apigw_http_url or None, args.apigw_rest_url or None, args.apigw_access_log_group or None)
     return RunOptions(
-        aws=AwsRunOptions(yes=args.yes, function_arn=args.function),
+        aws=AwsRunOptions(yes=args.yes, function_arn=args.function, given_apis=apis),
         budget=Budget(max_invocations=args.max_invocations, max_usd=args.max_usd),
     )
 
@@ -279,6 +283,20 @@ def _aws_arguments(parser: argparse.ArgumentParser) -> None:
         "--function", metavar="ARN", default=os.environ.get("LAMBENCH_FUNCTION_ARN"),
         help="benchmark your own function, arn:aws:lambda:REGION:ACCOUNT:function:NAME (or [function] arn; "
         "$LAMBENCH_FUNCTION_ARN): a version and temporary alias per size, $LATEST put back, all removed at the end",
+    )  # fmt: skip
+    for kind, name in (("http", "HTTP API"), ("rest", "REST API")):
+        parser.add_argument(
+            f"--apigw-{kind}-url", metavar="URL",
+            default=os.environ.get(f"LAMBENCH_APIGW_{kind.upper()}_URL", ""),
+            help=f"your own {name}'s invoke URL, for [load] paths \"apigw-{kind}\" with --function (or [target] "
+            f"apigw_{kind}_url; $LAMBENCH_APIGW_{kind.upper()}_URL); never changed. Without one, a run of the sample "
+            "creates its APIs",
+        )  # fmt: skip
+    parser.add_argument(
+        "--apigw-access-log-group", metavar="GROUP",
+        default=os.environ.get("LAMBENCH_APIGW_ACCESS_LOG_GROUP", ""),
+        help="the log group of your APIs' JSON access log, read by the log join (or [target] apigw_access_log_group; "
+        "$LAMBENCH_APIGW_ACCESS_LOG_GROUP; default /aws/apigateway/<function>)",
     )  # fmt: skip
     parser.add_argument("--max-invocations", type=_positive(int), metavar="N",
                         help="stop the load after N invocations")  # fmt: skip

@@ -3,7 +3,8 @@
 Every problem is reported as one line that names the file, the field and what is allowed,
 e.g. ``bench.toml: variants.memory_mb[2] = 64: must be 128..10240``. Lambda's own rules
 (memory, timeout, architecture, function name) live once, in bench/targets/spec.py; this
-module applies them and names the file and field.
+module applies them and names the file and field. [target] and [function] are read by
+bench/targetconfig.py.
 """
 
 from __future__ import annotations
@@ -26,38 +27,15 @@ from .decide.settings import (
 )
 from .errors import UserError
 from .gate.settings import GateSettings, parse_gates_table
-from .targets import (
-    FunctionSpec,
-    architecture_problem,
-    memory_sizes_problem,
-    name_problem,
-    region_problem,
-    timeout_problem,
+from .targetconfig import (  # noqa: F401  (re-exported: where readers of bench.toml found them)
+    PYTHON_RUNTIMES,
+    TARGET_KINDS,
+    FunctionConfig,
+    TargetConfig,
+    parse_function,
+    parse_target,
 )
-
-TARGET_KINDS = ("local", "aws")
-PYTHON_RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
-
-
-@dataclass(frozen=True)
-class TargetConfig:
-    kind: str = "local"
-    region: str = "us-east-1"
-    endpoint: str | None = None  # None: start the bundled emulator (local) or AWS's own endpoint (aws)
-
-
-@dataclass(frozen=True)
-class FunctionConfig:
-    name: str
-    source: Path
-    handler: str
-    runtime: str = "python3.12"
-    architecture: str = "x86_64"
-    timeout_s: int = 30
-    environment: dict[str, str] = field(default_factory=dict)
-    arn: str | None = None  # the user's own function (AWS): benchmarked as it is, its code untouched
-    role: str | None = None  # the sample's execution role on AWS; None: the run creates one
-
+from .targets import FunctionSpec, memory_sizes_problem
 
 LOAD_PATHS = ("direct", "apigw-http", "apigw-rest")
 
@@ -223,8 +201,8 @@ def parse_config(raw: dict, path: Path, where: str) -> BenchConfig:
     traffic, decision = _decision_tables(top, base)
     return BenchConfig(
         path=path,
-        target=_target(_Section(where, "target", top.get("target", dict, {}))),
-        function=_function(_Section(where, "function", top.get("function", dict)), base),
+        target=parse_target(_Section(where, "target", top.get("target", dict, {}))),
+        function=parse_function(_Section(where, "function", top.get("function", dict)), base),
         memory_mb=_variants(_Section(where, "variants", top.get("variants", dict))),
         load=_load(_Section(where, "load", top.get("load", dict, {}))),
         reports_dir=_reports_dir(_Section(where, "report", top.get("report", dict, {})), base),
@@ -329,74 +307,6 @@ def _settled(s: _Section, settings: Any, aliases: dict[str, str]) -> Any:
             raise UserError(f"{s.where}: {s.name(key)} is missing: {allowed}")
         raise s.error(s.name(key), s.data.get(key, value), allowed)
     return settings
-
-
-def _target(s: _Section) -> TargetConfig:
-    s.unknown({"kind", "region", "endpoint"})
-    endpoint = s.get("endpoint", str, "") or None
-    if endpoint and not endpoint.startswith(("http://", "https://")):
-        raise s.error(s.name("endpoint"), endpoint, "must be an http:// or https:// URL, or empty")
-    return TargetConfig(
-        kind=s.choice("kind", TARGET_KINDS, "local"), region=s.checked("region", region_problem, "us-east-1"),
-        endpoint=endpoint,
-    )  # fmt: skip
-
-
-def _function(s: _Section, base: Path) -> FunctionConfig:
-    s.unknown({"name", "source", "handler", "runtime", "architecture", "timeout_s", "environment", "arn", "role"})
-    if "arn" in s.data:
-        return _user_function(s, base)
-    source = base / s.get("source", str)
-    if not source.is_dir():
-        raise s.error(s.name("source"), s.data["source"], f"must be a folder (no folder at {source})")
-    handler = s.get("handler", str)
-    if "." not in handler:
-        raise s.error(s.name("handler"), handler, "must be module.function, e.g. app.handler")
-    environment = s.get("environment", dict, {})
-    for key, value in environment.items():
-        if not isinstance(value, str):
-            raise s.error(s.name(f"environment.{key}"), value, "must be a string")
-    return FunctionConfig(
-        name=s.checked("name", name_problem),
-        source=source,
-        handler=handler,
-        runtime=s.choice("runtime", PYTHON_RUNTIMES, "python3.12"),
-        architecture=s.checked("architecture", architecture_problem, "x86_64"),
-        timeout_s=s.checked("timeout_s", timeout_problem, 30),
-        environment=dict(environment),
-        role=_role(s),
-    )
-
-
-def _user_function(s: _Section, base: Path) -> FunctionConfig:
-    """[function] arn = ...: the user's own function; name, source and handler are its own, not ours."""
-    from .targets.existing import parse_function_arn
-
-    arn = s.get("arn", str)
-    try:
-        parsed = parse_function_arn(arn, where=f"{s.where}: {s.name('arn')}")
-    except UserError:
-        allowed = "must be a function ARN, arn:aws:lambda:REGION:ACCOUNT:function:NAME"
-        raise s.error(s.name("arn"), arn, allowed) from None
-    for key in ("source", "handler", "role", "environment"):
-        if key in s.data:
-            allowed = "must be left out with function.arn (lambench uses the function as it is)"
-            raise s.error(s.name(key), s.data[key], allowed)
-    return FunctionConfig(
-        name=parsed.name,
-        source=base,
-        handler="",
-        architecture=s.checked("architecture", architecture_problem, "x86_64"),
-        timeout_s=s.checked("timeout_s", timeout_problem, 30),
-        arn=arn,
-    )
-
-
-def _role(s: _Section) -> str | None:
-    role = s.get("role", str, None)
-    if role is not None and not role.startswith("arn:") or role == "":
-        raise s.error(s.name("role"), role, "must be an IAM role ARN, arn:aws:iam::ACCOUNT:role/NAME")
-    return role
 
 
 def _variants(s: _Section) -> tuple[int, ...]:

@@ -21,13 +21,17 @@ from typing import Any
 from rich.console import Console
 
 from .collect import join_run
+from .collect.store import paths_that_reached_nothing
 from .config import BenchConfig
+from .errors import UserError
 from .load import capacity
 from .load.budget import Budget, BudgetWatch
 from .load.headless import run_load
 from .load.settings import LoadSettings, new_run_id
 from .outputs import Outputs, outputs_from_store, remote_target_facts, write_run_info
+from .targetconfig import api_url_problem, log_group_problem
 from .targets import VariantDeployer, journal
+from .targets.apiplan import Apis, plan_apis
 from .targets.awsrun import AwsRunOptions
 from .targets.local import DEFAULT_CPU_MODE, start_emulator
 
@@ -37,6 +41,8 @@ class RunOutput:
     outputs: Outputs
     interrupted: bool
     capacity_line: str | None = None  # printed at the end of the run, and in the report
+    # Printed under the summary table: paths none of whose calls reached the function.
+    unreached: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,7 @@ def run_benchmark(config: BenchConfig, console: Console, options: RunOptions | N
 
 
 def _run(config: BenchConfig, console: Console, run_id: str, run_dir: Path, options: RunOptions) -> RunOutput:
+    aws_options = _aws_options(config, options.aws)  # bad flags are refused before anything starts
     info: dict[str, Any] = {
         "run_id": run_id,
         "started": _now(),
@@ -109,16 +116,17 @@ def _run(config: BenchConfig, console: Console, run_id: str, run_dir: Path, opti
 
         spec = config.function_spec()
         region = config.target.region
-        aws_options = _aws_options(config, options.aws)
+        apis = Apis()  # the emulator's fronts
         if config.target.kind == "aws":
             # Confirmed, journaled, and torn down through the journal however the run ends.
             from .targets.awsrun import deploy_for_run
 
             deployed = deploy_for_run(spec, config.memory_mb, config.target, run_dir, run_id, console, stack,
                                       aws_options)  # fmt: skip
-            variants, region, endpoint = deployed.variants, deployed.region, deployed.load_endpoint
+            variants, region, endpoint, apis = deployed.variants, deployed.region, deployed.load_endpoint, deployed.apis
             spec = dataclasses.replace(spec, name=deployed.function_name)
-            info.update(function=spec.name, aws=deployed.facts, endpoint=endpoint)
+            # region: an existing function's ARN names it, and that is where it is billed.
+            info.update(function=spec.name, aws=deployed.facts, endpoint=endpoint, region=region)
         else:
             deployer = VariantDeployer(awsclient.client("lambda", endpoint, region, awsclient.control_plane_config()))
             console.print(f"[bold]deploy[/] {spec.name} at {', '.join(f'{m} MB' for m in config.memory_mb)} ...")
@@ -134,7 +142,10 @@ def _run(config: BenchConfig, console: Console, run_id: str, run_dir: Path, opti
             payload=config.payload_bytes,
             run_id=run_id,
             records_path=run_dir / "records.sqlite",
+            apigw_http_url=apis.http_url,
+            apigw_rest_url=apis.rest_url,
             apigw_route=config.load.route,
+            access_log_group=apis.access_log_group,
             client=config.load.client,
             rps=config.load.rps,
             seed=config.load.seed,
@@ -165,9 +176,22 @@ def _run(config: BenchConfig, console: Console, run_id: str, run_dir: Path, opti
         host = capacity.measure(before, after, config.load.users, pinning)
         capacity_line = host.line()
         info["host_capacity"] = capacity_line or f"enough: {host.busy_cores:.2f} of {host.cores} cores busy"
-        joined = join_run(settings.records_path, endpoint, region, spec.name)
-        if joined.gateway_records:
-            console.print(f"[bold]join[/] {joined.describe()}")
+
+        def say(line: str) -> None:
+            console.print(f"[bold]join[/] {line}", highlight=False, soft_wrap=True)
+
+        try:
+            joined = join_run(settings.records_path, endpoint, region, spec.name, settings.access_log_group, say)
+        except Exception as error:  # AWS refused a log query: the records stand, unjoined, and the report is made
+            info["join"] = f"not done: {type(error).__name__}: {error}"
+            say(info["join"])
+        else:
+            if joined.gateway_records:
+                info["join"] = joined.describe()
+                say(info["join"])
+        unreached = unreached_paths(settings)
+        if unreached:
+            info["unreached"] = unreached
         info["finished"] = _now()
         info["interrupted"] = load.interrupted
         if load.open_loop is not None:
@@ -175,7 +199,8 @@ def _run(config: BenchConfig, console: Console, run_id: str, run_dir: Path, opti
         info["host"] = {"machine": platform.machine(), "python": platform.python_version()}
         write_run_info(run_dir, info)
     outputs = outputs_from_store(run_dir, info, traffic=config.traffic, decision=config.decision)
-    return RunOutput(outputs, load.interrupted, capacity_line)  # the CLI prints capacity_line last
+    lines = tuple(f"{path}: {text}" for path, text in unreached.items())
+    return RunOutput(outputs, load.interrupted, capacity_line, lines)  # the CLI prints capacity_line last
 
 
 LATEST = "latest"
@@ -194,10 +219,58 @@ def _point_latest(reports_dir: Path, run_id: str) -> None:
 
 
 def _aws_options(config: BenchConfig, options: AwsRunOptions) -> AwsRunOptions:
-    """--function wins over [function] arn; either needs kind = "aws" (a local emulator starts empty)."""
+    """--function wins over [function] arn, each --apigw-* flag over its [target] key; all need
+    kind = "aws" (a local emulator starts empty, and has its own fronts). The gateway paths' APIs
+    are settled here, before anything is created (bench/targets/apiplan.py)."""
     arn = options.function_arn or config.function.arn
     if arn and config.target.kind != "aws":
-        from .errors import UserError
-
         raise UserError(f'--function {arn}: needs target.kind = "aws" (the emulator holds only what lambench deploys)')
-    return dataclasses.replace(options, function_arn=arn)
+    flags, target = options.given_apis, config.target
+    # Checked here, not by argparse in cli.py: the rules' module loads boto3, which must come after Locust.
+    rules = (api_url_problem, api_url_problem, log_group_problem)
+    for (flag, variable), value, rule in zip(APIGW_FLAGS.items(), dataclasses.astuple(flags), rules, strict=True):
+        problem = rule(value) if value else None
+        if problem or (value and target.kind != "aws"):
+            allowed = problem or 'needs target.kind = "aws" (a local run calls the emulator\'s fronts)'
+            raise UserError(f"{flag} {value!r} (or ${variable}): {allowed}")
+    if target.kind != "aws":
+        return dataclasses.replace(options, function_arn=arn)
+    given = Apis(
+        flags.http_url or target.apigw_http_url,
+        flags.rest_url or target.apigw_rest_url,
+        flags.access_log_group or target.apigw_access_log_group,
+    )
+    apis = plan_apis(config.load.paths, arn is not None, given, config.path.name)
+    return dataclasses.replace(options, function_arn=arn, apis=apis)
+
+
+# The run's --apigw-* flags, in Apis's field order, with the environment variable each reads.
+APIGW_FLAGS = {
+    "--apigw-http-url": "LAMBENCH_APIGW_HTTP_URL",
+    "--apigw-rest-url": "LAMBENCH_APIGW_REST_URL",
+    "--apigw-access-log-group": "LAMBENCH_APIGW_ACCESS_LOG_GROUP",
+}
+
+
+def unreached_paths(settings: LoadSettings) -> dict[str, str]:
+    """Path -> what its calls met, for each path none of whose calls reached the function."""
+    if not settings.records_path.exists():
+        return {}
+    front = "the emulator's front"
+    where = {
+        "direct": settings.endpoint_url or f"AWS Lambda in {settings.region}",
+        "apigw-http": settings.apigw_http_url or front,
+        "apigw-rest": settings.apigw_rest_url or front,
+    }
+    found = {}
+    for path, counts in paths_that_reached_nothing(settings.records_path).items():
+        total = sum(counts.values())
+        met = ", ".join(
+            f"{n:,} {status}" + (f" ({error_type})" if error_type else "")
+            for (status, error_type), n in sorted(counts.items(), key=lambda item: -item[1])
+        )
+        found[path] = (
+            f"none of {total:,} calls reached the function: {met}, calling {where.get(path, path)}; "
+            "no latency, cost or cold-start figure for this path"
+        )
+    return found

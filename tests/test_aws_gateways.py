@@ -18,12 +18,21 @@ What moto cannot show, and is therefore not checked here:
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
-from aws_moto import REGION, account, aws_env, clients, config_text, create_role, journal_lines, lambench, moto_server
-
-from bench import awsclient
+from aws_moto import (
+    REGION,
+    account,
+    aws_env,
+    clients,
+    config_text,
+    create_role,
+    everything,
+    gateway_clients,
+    journal_lines,
+    lambench,
+    moto_server,
+)
 
 FUNCTION = "lambench-moto"
 
@@ -32,42 +41,6 @@ FUNCTION = "lambench-moto"
 def moto_url():
     with moto_server() as url:
         yield url
-
-
-def gateway_clients(url: str) -> dict[str, Any]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        return {s: awsclient.client(s, url, REGION) for s in ("apigateway", "apigatewayv2", "lambda")}
-
-
-def policies(url: str) -> dict[str, Any]:
-    """Each function's and alias's resource policy (GetPolicy), or None where there is none."""
-    lambda_ = gateway_clients(url)["lambda"]
-    found: dict[str, Any] = {}
-    for function in lambda_.list_functions()["Functions"]:
-        name = function["FunctionName"]
-        qualifiers = [None] + [a["Name"] for a in lambda_.list_aliases(FunctionName=name)["Aliases"]]
-        for qualifier in qualifiers:
-            kwargs = {"Qualifier": qualifier} if qualifier else {}
-            try:
-                policy = json.loads(lambda_.get_policy(FunctionName=name, **kwargs)["Policy"])
-            except lambda_.exceptions.ResourceNotFoundException:
-                policy = None
-            found[f"{name}:{qualifier or '$LATEST'}"] = policy
-    return found
-
-
-def everything(url: str) -> dict[str, Any]:
-    """The account as the issue lists it, API Gateway included."""
-    c = gateway_clients(url)
-    listed = account(url)
-    listed["rest_apis"] = sorted(api["name"] for api in c["apigateway"].get_rest_apis()["items"])
-    listed["http_apis"] = sorted(api["Name"] for api in c["apigatewayv2"].get_apis()["Items"])
-    # No role reads as an absent key before any is set and as "" once one is put back: both are none.
-    listed["apigw_logs_role"] = c["apigateway"].get_account().get("cloudwatchRoleArn") or None
-    listed["policies"] = policies(url)
-    return listed
 
 
 def deploy(url: str, folder, *extra: str):

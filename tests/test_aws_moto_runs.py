@@ -17,7 +17,6 @@ import json
 import os
 import pty
 import signal
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +33,7 @@ from aws_moto import (
     journal_lines,
     lambench,
     moto_server,
+    recorded,
     run_dirs,
 )
 from proc_helpers import eventually
@@ -106,18 +106,6 @@ def test_sigkill_mid_run_then_teardown_leaves_the_account_as_found(moto_url, tmp
     assert account(moto_url) == before
     again = lambench(["teardown", str(run_dir)], aws_env(moto_url), tmp_path)
     assert again.returncode == 0 and "nothing left to remove" in again.stdout
-
-
-def recorded(reports: Path) -> bool:
-    """True once the load has flushed a record: the users are invoking."""
-    for run_dir in run_dirs(reports):
-        try:
-            with sqlite3.connect(f"file:{run_dir / 'records.sqlite'}?mode=ro", uri=True) as conn:
-                if conn.execute("SELECT COUNT(*) FROM invocations").fetchone()[0] > 0:
-                    return True
-        except sqlite3.Error:
-            pass
-    return False
 
 
 def test_ctrl_c_mid_run_tears_down_on_the_way_out(moto_url, tmp_path):

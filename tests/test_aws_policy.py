@@ -2,8 +2,9 @@
 
 The operations are recorded by botocore's before-call event on every client bench/awsclient.py
 makes (LAMBENCH_AWS_CALL_LOG) while lambench runs against moto's server: a run of the sample, a
-run of a user's own function, `lambench teardown`, `lambench deploy --target aws` (both APIs)
-with its teardown, and `lambench deploy` twice (the second updates the aliases). The actions
+run of the sample through both APIs (which it creates and removes), a run of a user's own
+function, `lambench teardown`, `lambench deploy --target aws` (both APIs) with its teardown, and
+`lambench deploy` twice (the second updates the aliases). The actions
 that cannot be seen that way are named below, each with its reason. IAM names API Gateway's
 actions by HTTP method (apigateway:POST, ...) for both of its APIs; botocore's models give each
 operation's method.
@@ -16,7 +17,17 @@ import re
 from pathlib import Path
 
 import botocore.session
-from aws_moto import ACCOUNT, aws_env, clients, config_text, create_role, lambench, moto_server, run_dirs
+from aws_moto import (
+    ACCOUNT,
+    aws_env,
+    clients,
+    config_text,
+    create_role,
+    lambench,
+    moto_server,
+    no_execute_api_env,
+    run_dirs,
+)
 
 POLICY_DOC = Path(__file__).resolve().parent.parent / "docs" / "aws.md"
 # botocore's operation name where IAM's action differs from it.
@@ -25,6 +36,9 @@ ACTION_OF = {"lambda:Invoke": "lambda:InvokeFunction"}
 UNSEEN = {
     "iam:PassRole": "authorization only: checked by CreateFunction when it hands the role to Lambda",
     "lambda:UpdateFunctionCode": "a deploy over an existing function whose code changed; same code here",
+    # The API Gateway log join reads the access log and the REPORT lines of calls that reached the
+    # function; moto serves no execute-api, so no gateway call does here (tests/test_aws_gateway_runs.py).
+    "logs:FilterLogEvents": "the log join after a run through API Gateway; no gateway call is answered on moto",
     # What API Gateway checks of the caller when a stage of an HTTP API gets access logging
     # (docs: apigateway/latest/developerguide/http-api-logging.html); no call of ours.
     **{
@@ -71,6 +85,12 @@ def test_the_policy_allows_every_call_and_nothing_more(tmp_path):
         assert lambench(["run", "--yes"], env, tmp_path).returncode == 0
         (run_dir,) = [d for d in run_dirs(tmp_path / "reports") if not d.name.startswith("deploy-")]
         assert lambench(["teardown", str(run_dir)], env, tmp_path).returncode == 0
+        gateway_run = tmp_path / "through-apis"
+        gateway_run.mkdir()
+        paths = ("direct", "apigw-http", "apigw-rest")
+        (gateway_run / "bench.toml").write_text(config_text(gateway_run / "reports", run_time_s=1, paths=paths))
+        through = lambench(["run", "--yes"], no_execute_api_env(url, log), gateway_run)
+        assert through.returncode == 0, through.stderr
         gateways = lambench(["deploy", "--target", "aws", "--yes"], env, tmp_path)
         assert gateways.returncode == 0, gateways.stderr
         (deploy_dir,) = [d for d in run_dirs(tmp_path / "reports") if d.name.startswith("deploy-")]

@@ -230,6 +230,24 @@ def unjoined_gateway_calls(path: str | Path) -> dict[str, int]:
         conn.close()
 
 
+def paths_that_reached_nothing(path: str | Path) -> dict[str, dict[tuple[str, str | None], int]]:
+    """Each path none of whose calls reached the function -> its (status, error_type) counts.
+
+    A path whose every call failed before any function ran (an API that cannot be reached, a
+    wrong URL, a throttle throughout) has no latency, cost or cold-start figure: the run says so
+    rather than show the other paths' figures as if it had been measured too.
+    """
+    conn = _connect_existing(path)
+    try:
+        rows = conn.execute(f"SELECT path, status, error_type, COUNT(*) FROM {TABLE} GROUP BY path, status, error_type")
+        counts: dict[str, dict[tuple[str, str | None], int]] = {}
+        for call_path, status, error_type, count in rows:
+            counts.setdefault(call_path, {})[(status, error_type)] = count
+    finally:
+        conn.close()
+    return {p: c for p, c in counts.items() if all(status in NEVER_RAN for status, _ in c)}
+
+
 def write_joined(path: str | Path, joined: Iterable[tuple[str, dict[str, Any]]]) -> int:
     """Store the log join's results: (gateway request id, REPORT fields) pairs. Returns how many.
 

@@ -19,13 +19,23 @@ captures of AWS's answers show; tests/test_apigw_classify.py replays them):
   (404 "Not Found", 429 "Too Many Requests", 500 "Internal Server Error", 503 "Service
   Unavailable"). A function that answers one of those exact bodies with that status cannot be
   told from the gateway by its client; only the access log can (no integration request id).
+
+A call that gets no HTTP answer at all is a ``transport_error`` named by its exception
+(``ConnectionRefusedError``, ``NameResolutionError`` for a failed DNS lookup, ...), as a direct
+invoke's is; its user then pauses a second, so that an API that cannot be reached is recorded, not
+hammered in a loop that would starve the other users of the process's one event loop. The calls
+go through the proxy the environment names (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), as boto3's do.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import time
+import urllib.request
+from urllib.parse import urlsplit
 
+import gevent
 from locust import task
 from locust.contrib.fasthttp import FastHttpUser
 
@@ -34,6 +44,8 @@ from ..records import CONTEXT_KEY, InvocationRecord
 from .openloop import arrival_wait, begin_arrival, wait_for_first_arrival
 from .settings import LoadSettings, variant_rotation
 
+# After a call that got no answer at all, its user waits this long before the next one.
+TRANSPORT_ERROR_PAUSE_S = 1.0
 REQUEST_ID_HEADERS = {"http": "apigw-requestid", "rest": "x-amzn-RequestId"}
 PATHS = {"http": "apigw-http", "rest": "apigw-rest"}
 
@@ -44,8 +56,31 @@ def gateway_base_url(settings: LoadSettings, kind: str) -> str:
     if given:
         return given.rstrip("/")
     if settings.endpoint_url is None:
-        raise UserError(f"--apigw-{kind}-url: required against AWS (the API's invoke URL, one stage per alias)")
+        raise UserError(
+            f"--apigw-{kind}-url: required against AWS (the API's invoke URL, one stage per alias; "
+            f"lambench run: [target] apigw_{kind}_url, or the APIs it creates for the sample)"
+        )
     return f"{settings.endpoint_url.rstrip('/')}/apigw/{kind}/{settings.function_name}"
+
+
+def proxy_for(url: str) -> tuple[str, int] | None:
+    """(host, port) of the proxy the environment names for ``url``, as boto3 and requests read it.
+
+    HTTPS_PROXY / HTTP_PROXY (either case), minus NO_PROXY's hosts; never for the loopback, where
+    the emulator's fronts are. Behind a proxy the gateway calls must go where boto3's calls go.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]  # in CPython, not typeshed
+    if host in ("localhost", "::1") or host.startswith("127.") or bypass(host):
+        return None
+    proxy = urllib.request.getproxies_environment().get(parts.scheme)
+    if not proxy:
+        return None
+    proxy_parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    if not proxy_parts.hostname:
+        raise UserError(f"{parts.scheme}_proxy {proxy!r}: not a proxy URL (http://HOST:PORT)")
+    return proxy_parts.hostname, proxy_parts.port or 80
 
 
 # A REST API names each answer of its own in this header; the function's answers never carry it.
@@ -124,6 +159,7 @@ class ApiGatewayUser(FastHttpUser):
     def __init__(self, environment) -> None:
         settings: LoadSettings = environment.lambench
         self.host = gateway_base_url(settings, self.kind)
+        self.proxy_host, self.proxy_port = proxy_for(self.host) or (None, None)  # read by FastHttpUser's __init__
         super().__init__(environment)
         self.settings = settings
         self.route = settings.apigw_route
@@ -152,6 +188,9 @@ class ApiGatewayUser(FastHttpUser):
         ) as response:
             status = response.status_code or 0
             outcome, error_type = classify(self.kind, status, response.headers, response.content)
+            error = getattr(response, "error", None)
+            if status == 0 and error is not None:
+                error_type = _transport_error_type(error)
             record = InvocationRecord(
                 run_id=self.settings.run_id,
                 variant=variant,
@@ -170,3 +209,15 @@ class ApiGatewayUser(FastHttpUser):
                 response.success()
             else:
                 response.failure(f"{outcome}: {error_type}")
+        if outcome == "transport_error":
+            # Recorded, then a pause: a gateway that cannot be reached answers at once, and a user
+            # looping on it would hold the one event loop from the other paths' users.
+            gevent.sleep(TRANSPORT_ERROR_PAUSE_S)
+
+
+def _transport_error_type(error: BaseException) -> str:
+    """The record's error_type for a call that got no HTTP answer: the exception's name, as a
+    direct invoke's transport error gives botocore's (a failed DNS lookup is named so)."""
+    if isinstance(error, socket.gaierror):
+        return "NameResolutionError"
+    return type(error).__name__

@@ -51,8 +51,9 @@ class LoadSettings:
     records_path: Path
     worker: str = "local"
     client: str = DEFAULT_CLIENT
-    # API Gateway: the APIs' base URLs (None: the emulator's fronts), the route after /<stage>,
-    # and the access-log group that holds both request ids (None: the emulator's).
+    # API Gateway: the APIs' base URLs (None: the emulator's fronts; on AWS, lambench run gives
+    # those it created or the user's, bench/targets/apiplan.py), the route after /<stage>, and the
+    # access-log group that holds both request ids (None: /aws/apigateway/<function>).
     apigw_http_url: str | None = None
     apigw_rest_url: str | None = None
     apigw_route: str = "/"

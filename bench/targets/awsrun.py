@@ -11,6 +11,12 @@ Two kinds of function:
   function exists already (its own role is kept: deleting a role in use would break it);
 - the user's own (``--function ARN`` or ``[function] arn``): bench/targets/existing.py.
 
+With ``[load] paths`` through API Gateway, the sample gets an HTTP API and/or a REST API in front
+of its variants for the run, made as ``lambench deploy --target aws`` makes them
+(bench/targets/gateways.py), listed in the confirmation, journaled and removed with the rest; a
+user's function is called through the user's own APIs, named by URL and never changed
+(bench/targets/apiplan.py).
+
 The emulator's state dies with it, so a local run journals nothing.
 """
 
@@ -19,7 +25,7 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -27,6 +33,7 @@ from botocore.exceptions import ClientError
 
 from bench import awsclient
 from bench.errors import UserError
+from bench.targets.apiplan import API_NAMES, ApiPlan, Apis, access_log_group, execute_api_id
 from bench.targets.existing import ExistingFunction, parse_function_arn
 from bench.targets.journal import Clients, Journal, teardown
 from bench.targets.spec import DEFAULT_ROLE, FunctionSpec
@@ -38,27 +45,32 @@ TRUST_POLICY = {
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
 SERVICES = ("lambda", "logs", "iam", "sts")
-# `lambench deploy --target aws` adds the APIs in front (bench/targets/gateways.py).
+# `lambench deploy --target aws`, and a run whose paths go through API Gateway, add the APIs in
+# front (bench/targets/gateways.py).
 GATEWAY_SERVICES = ("apigateway", "apigatewayv2")
 
 
 @dataclass(frozen=True)
 class AwsRunOptions:
-    """The run flags that concern AWS: ``--yes`` and ``--function``."""
+    """The run flags that concern AWS (``--yes``, ``--function``, ``--apigw-*``), and the APIs the
+    run's gateway paths call (bench/targets/apiplan.py; bench/run.py resolves them)."""
 
     yes: bool = False
     function_arn: str | None = None
+    given_apis: Apis = Apis()  # the --apigw-* flags
+    apis: ApiPlan = ApiPlan()
 
 
 @dataclass(frozen=True)
 class Deployed:
-    """What the load needs: the function, its variants, and where the invokes go."""
+    """What the load needs: the function, its variants, where the invokes go, and the APIs in front."""
 
     function_name: str
     variants: list[Variant]
     load_endpoint: str | None  # the Lambda endpoint for the load; None: AWS's own for the region
     region: str
     facts: dict[str, Any]  # for run.json: account, function ARN, what was journaled
+    apis: Apis = Apis()  # the gateway paths' APIs, created for the run or the user's own
 
 
 def endpoints_for(endpoint: str | None, region: str, services: tuple[str, ...] = SERVICES) -> dict[str, str]:
@@ -88,7 +100,8 @@ def deploy_for_run(
     """Confirm, journal and deploy on AWS; the teardown is registered on ``stack`` before anything is created."""
     arn = parse_function_arn(options.function_arn) if options.function_arn else None
     region = arn.region if arn else target.region
-    endpoints = endpoints_for(target.endpoint, region)
+    # The journal names the API Gateway endpoints only when there are APIs to remove through them.
+    endpoints = endpoints_for(target.endpoint, region, SERVICES + GATEWAY_SERVICES if options.apis.create else SERVICES)
     sts = awsclient.client("sts", endpoints["sts"], region)
     identity = sts.get_caller_identity()  # the first signed call: no credentials fails here, at once
     account = str(identity["Account"])
@@ -97,8 +110,9 @@ def deploy_for_run(
     clients = clients_for(endpoints, region)
     existing = _existing_config(clients.lambda_, arn.name if arn else spec.name)
     role_plan = _role_plan(arn.name if arn else spec.name, spec, existing, arn is not None, run_id)
-    _confirm(_plan_lines(spec, memory_mb, arn, existing, role_plan, run_dir), identity, region, endpoints, options,
-             console, stdin)  # fmt: skip
+    plan = _plan_lines(spec, memory_mb, arn, existing, role_plan, run_dir)
+    plan[-1:-1] = _api_lines(options.apis, arn.name if arn else spec.name)
+    _confirm(plan, identity, region, endpoints, options, console, stdin)
     journal = Journal.start(run_dir, region, endpoints)
     journal.write(op="account", account=account)
     stack.callback(_teardown, journal, clients, console)
@@ -115,7 +129,51 @@ def deploy_for_run(
         console.print(f"[bold]deploy[/] {spec.name} at {', '.join(f'{m} MB' for m in memory_mb)} ...")
         variants = deployer.deploy_variants(deploy_spec, memory_mb)
         name = spec.name
-    return Deployed(name, variants, endpoints["lambda"], region, facts)
+    apis = _apis_for_run(options.apis, name, variants, clients, journal, identity, region, run_id, console)
+    if options.apis.kinds:
+        facts["apis"] = {**{k: v for k, v in asdict(apis).items() if v}, "created": bool(options.apis.create)}
+    return Deployed(name, variants, endpoints["lambda"], region, facts, apis)
+
+
+def _api_lines(plan: ApiPlan, function_name: str) -> list[str]:
+    """The confirmation's lines about the APIs: those the run creates, or the user's it calls."""
+    from bench.targets.gateways import plan_lines  # here: gateways.py imports this module
+
+    if plan.create:
+        return plan_lines(plan.create, function_name)
+    given = plan.given
+    urls = [f"{API_NAMES[k]} {given.url(k)}" for k in plan.kinds]
+    if not urls:
+        return []
+    group = given.access_log_group or access_log_group(function_name)
+    scopes = [
+        f"API {execute_api_id(given.url(k) or '') or '* (any of the account: a custom domain)'}" for k in plan.kinds
+    ]
+    return [
+        f"a permission on each alias for {' and '.join(scopes)} to invoke it",
+        f"(nothing on your APIs: calls through {', '.join(urls)}; access logs read from {group})",
+    ]
+
+
+def _apis_for_run(plan: ApiPlan, name: str, variants: list[Variant], clients: Clients, journal: Journal,
+                  identity: dict[str, Any], region: str, run_id: str, console: Any) -> Apis:  # fmt: skip
+    """The APIs the gateway paths call: created now (journaled) in front of the variants, or the user's."""
+    if not plan.kinds:
+        return plan.given
+    from bench.targets.gateways import GatewayDeployer, Where  # here: gateways.py imports this module
+
+    partition = str(identity.get("Arn", "arn:aws:")).split(":")[1] or "aws"
+    where = Where(str(identity["Account"]), region, partition)
+    deployer = GatewayDeployer(clients, journal, where, run_id, console)
+    if plan.create:
+        function_arn = variants[0].alias_arn.rsplit(":", 1)[0]
+        made = deployer.deploy(name, function_arn, variants, plan.create)
+        return Apis(made.http_url, made.rest_url, made.access_log_group)
+    given = plan.given
+    for kind in plan.kinds:
+        # The user's API may invoke the run's aliases only through a permission on each (apiplan.py).
+        deployer.permit(name, variants, execute_api_id(given.url(kind) or "") or "*", kind)
+    return replace(given, access_log_group=given.access_log_group or access_log_group(name))
 
 
 def _existing_config(lambda_client: Any, name: str) -> dict[str, Any] | None:

@@ -16,7 +16,8 @@ work there with no manual step:
 
 Everything goes to ``RUN_DIR/journal.jsonl`` before it is created (bench/targets/journal.py);
 ``lambench teardown RUN_DIR`` removes it all. Nothing is removed at the end of the deploy: the
-APIs are for later runs.
+APIs are for later runs. ``lambench run`` creates the same APIs for the run alone when its
+paths need them (bench/targets/awsrun.py), and removes them with the rest when it ends.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any, TextIO
 from botocore.exceptions import ClientError
 
 from bench import awsclient
+from bench.targets.apiplan import access_log_group
 from bench.targets.awsrun import (
     GATEWAY_SERVICES,
     SERVICES,
@@ -88,20 +90,27 @@ ROLE_READY_ATTEMPTS = 30
 ROLE_READY_DELAY_S = 2.0
 
 
-def access_log_group(function_name: str) -> str:
-    """Where both APIs' access logs go: the group bench/collect/correlate.py reads by default."""
-    return f"/aws/apigateway/{function_name}"
-
-
 @dataclass(frozen=True)
 class Gateways:
-    """What the load needs to call the APIs: their base URLs (a stage per alias after them)."""
+    """What the load needs to call the APIs: their base URLs (a stage per alias after them).
 
-    http_url: str
-    rest_url: str
-    http_api_id: str
-    rest_api_id: str
+    An API not created (a run whose paths need only the other) has None for its URL and id."""
+
+    http_url: str | None
+    rest_url: str | None
+    http_api_id: str | None
+    rest_api_id: str | None
     access_log_group: str
+
+
+def plan_lines(kinds: tuple[str, ...], function_name: str) -> list[str]:
+    """What creating the APIs of ``kinds`` adds to the confirmation's list."""
+    if not kinds:
+        return []
+    apis = " and ".join({"http": "an HTTP API", "rest": "a REST API"}[k] for k in kinds)
+    lines = [f"{apis}, a stage per alias, and their permissions on each alias"]
+    logs_role = " (and, if this region has none, API Gateway's CloudWatch Logs role)" if "rest" in kinds else ""
+    return lines + [f"log group {access_log_group(function_name)} for their access logs{logs_role}"]
 
 
 @dataclass(frozen=True)
@@ -126,14 +135,23 @@ class GatewayDeployer:
         self._tag = tag  # unique per deploy: the APIs' names, the statement ids, the role's name
         self._console = console
 
-    def deploy(self, function_name: str, function_arn: str, variants: list[Variant]) -> Gateways:
+    def deploy(
+        self, function_name: str, function_arn: str, variants: list[Variant], kinds: tuple[str, ...] = ("http", "rest")
+    ) -> Gateways:
+        """The APIs of ``kinds`` ("http", "rest") in front of ``variants``, with their access logging."""
         group = self._ensure_log_group(access_log_group(function_name))
         group_arn = self._where.arn("logs", f"log-group:{group}")
-        http_id, http_url = self._http_api(function_arn, variants, group_arn)
-        self._permit(function_name, variants, http_id, "http")
-        self._ensure_rest_logging_role()
-        rest_id, rest_url = self._rest_api(function_arn, variants, group_arn)
-        self._permit(function_name, variants, rest_id, "rest")
+        http_id: str | None = None
+        http_url: str | None = None
+        rest_id: str | None = None
+        rest_url: str | None = None
+        if "http" in kinds:
+            http_id, http_url = self._http_api(function_arn, variants, group_arn)
+            self.permit(function_name, variants, http_id, "http")
+        if "rest" in kinds:
+            self._ensure_rest_logging_role()
+            rest_id, rest_url = self._rest_api(function_arn, variants, group_arn)
+            self.permit(function_name, variants, rest_id, "rest")
         return Gateways(http_url, rest_url, http_id, rest_id, group)
 
     # -- log group
@@ -235,8 +253,10 @@ class GatewayDeployer:
 
     # -- permissions
 
-    def _permit(self, function_name: str, variants: list[Variant], api_id: str, kind: str) -> None:
-        """Let this API, and only it, invoke each alias: one statement on each alias's policy."""
+    def permit(self, function_name: str, variants: list[Variant], api_id: str, kind: str) -> None:
+        """Let this API, and only it, invoke each alias: one statement on each alias's policy.
+
+        ``api_id`` "*": any API of the account (a user's API known only by a custom domain)."""
         source = self._where.arn("execute-api", f"{api_id}/*")
         sid = f"lambench-{self._tag}-{kind}"
         for variant in variants:
@@ -306,10 +326,9 @@ def _plan_lines(spec: FunctionSpec, memory_mb: tuple[int, ...], existing: Any, r
         lines.append(f"function {spec.name} and its log group {log_group_name(spec.name)}")
     else:
         lines.append(f"(function {spec.name} exists: its code and settings are updated and it is kept)")
-    return lines + [
+    return [
+        *lines,
         f"{len(memory_mb)} versions and aliases {aliases}",
-        "an HTTP API and a REST API, a stage per alias, and their permissions on each alias",
-        f"log group {access_log_group(spec.name)} for their access logs (and, if this region has none, "
-        "API Gateway's CloudWatch Logs role)",
+        *plan_lines(("http", "rest"), spec.name),
         f"kept until `lambench teardown {run_dir}` (journal: {run_dir / 'journal.jsonl'})",
     ]

@@ -20,13 +20,17 @@ Lines (``op`` and ``kind``):
 - ``abandon`` function: creation conflicted, the function is someone else's: never delete it;
 - ``change`` latest_config: the fields of a user's $LATEST, as they were, before lambench
   changed them; ``restored`` latest_config once they are back;
+- ``change`` alias: an alias that existed (a ``lambench deploy``'s, under the sample) and that
+  the run pointed at its own version: the version it pointed at before (``before``); teardown
+  points it back, before deleting the run's versions; ``restored`` alias once it is;
 - ``change`` apigw_account: API Gateway's account-wide CloudWatch Logs role (REST API access
   logs need one) as it was (``before``) and as lambench set it (``after``); teardown puts it back
   only if it is still lambench's; ``restored`` apigw_account once it is;
 - ``teardown``: everything listed above is gone.
 
 Teardown's order: permissions (they name the APIs and aliases), APIs, API Gateway's account
-setting (it names a role), aliases, versions (aliases point at them), $LATEST's configuration,
+setting (it names a role), aliases (created ones removed, changed ones pointed back), versions
+(aliases point at them), $LATEST's configuration,
 functions, log groups, role policies, roles (a role in use is deleted after its user).
 """
 
@@ -87,6 +91,7 @@ class Plan:
     rest_apis: list[str] = field(default_factory=list)
     apigw_account: dict[str, str] | None = None  # {"before": role ARN or "", "after": ours}
     aliases: list[tuple[str, str]] = field(default_factory=list)  # (function, alias)
+    alias_changes: dict[tuple[str, str], str] = field(default_factory=dict)  # (function, alias) -> version before
     versions: list[tuple[str, str]] = field(default_factory=list)  # (function, description)
     latest: dict[str, dict[str, Any]] = field(default_factory=dict)  # function -> fields before
     functions: list[str] = field(default_factory=list)
@@ -97,8 +102,8 @@ class Plan:
 
     def empty(self) -> bool:
         return not any(
-            (self.permissions, self.http_apis, self.rest_apis, self.apigw_account, self.aliases, self.versions,
-             self.latest, self.functions, self.log_groups, self.role_policies, self.roles)
+            (self.permissions, self.http_apis, self.rest_apis, self.apigw_account, self.aliases, self.alias_changes,
+             self.versions, self.latest, self.functions, self.log_groups, self.role_policies, self.roles)
         )  # fmt: skip
 
 
@@ -134,6 +139,10 @@ def _apply(plan: Plan, entry: dict[str, Any], abandoned: set[str]) -> None:
         plan.latest.setdefault(entry["function"], entry["before"])  # the first one is the original
     elif op == "restored" and kind == "latest_config":
         plan.latest.pop(entry["function"], None)
+    elif op == "change" and kind == "alias":
+        plan.alias_changes.setdefault((entry["function"], entry["name"]), entry["before"])  # the first: the original
+    elif op == "restored" and kind == "alias":
+        plan.alias_changes.pop((entry["function"], entry["name"]), None)
     elif op == "change" and kind == "apigw_account":
         if plan.apigw_account is None:  # the first one is the original
             plan.apigw_account = {"before": entry["before"], "after": entry["after"]}
@@ -196,6 +205,9 @@ def teardown(journal: Journal, clients: Clients, report: Report = lambda _line: 
             _delete(
                 report, f"alias {function}:{alias}", clients.lambda_.delete_alias, FunctionName=function, Name=alias
             )
+        for (function, alias), version in plan.alias_changes.items():
+            _restore_alias(clients.lambda_, function, alias, version, report)
+            journal.write(op="restored", kind="alias", function=function, name=alias)
         for function, description in plan.versions:
             for version in _versions_described(clients.lambda_, function, description):
                 _delete(report, f"version {function}:{version}", clients.lambda_.delete_function,
@@ -262,6 +274,17 @@ def _restore_apigw_account(apigateway: Any, change: dict[str, str], report: Repo
     patch = [{"op": "replace", "path": "/cloudwatchRoleArn", "value": change["before"]}]
     apigateway.update_account(patchOperations=patch)
     report(f"restored: API Gateway's CloudWatch Logs role ({change['before'] or 'none'})")
+
+
+def _restore_alias(lambda_client: Any, function: str, alias: str, version: str, report: Report) -> None:
+    try:
+        lambda_client.update_alias(FunctionName=function, Name=alias, FunctionVersion=version)
+    except ClientError as error:
+        if _code(error) not in NOT_FOUND:
+            raise
+        report(f"already gone: alias {function}:{alias} (not pointed back)")
+        return
+    report(f"restored: alias {function}:{alias} -> version {version}")
 
 
 def _versions_described(lambda_client: Any, function: str, description: str) -> list[str]:

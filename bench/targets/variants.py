@@ -230,7 +230,13 @@ class VariantDeployer:
 
     def _point_alias(self, function_name: str, name: str, version: str) -> str:
         # Asking first rather than catching the create conflict: moto and AWS name that error differently.
-        if self._alias_exists(function_name, name):
+        existing = self._alias(function_name, name)
+        if existing is not None:
+            if self._journal is not None:
+                # Someone's alias (a `lambench deploy`'s): put back at teardown, before the version it
+                # now points at is deleted (Lambda keeps a version an alias points at).
+                self._journal.write(op="change", kind="alias", function=function_name, name=name,
+                                    before=existing["FunctionVersion"])  # fmt: skip
             response = self._client.update_alias(FunctionName=function_name, Name=name, FunctionVersion=version)
             return response["AliasArn"]
         if self._journal is not None:
@@ -246,14 +252,13 @@ class VariantDeployer:
             record.aliases.append(name)
         return response["AliasArn"]
 
-    def _alias_exists(self, function_name: str, name: str) -> bool:
+    def _alias(self, function_name: str, name: str) -> dict[str, Any] | None:
         try:
-            self._client.get_alias(FunctionName=function_name, Name=name)
+            return self._client.get_alias(FunctionName=function_name, Name=name)
         except ClientError as error:
             if _is_not_found(error):
-                return False
+                return None
             raise
-        return True
 
     # -- teardown
 
