@@ -10,6 +10,7 @@ import threading
 
 from aws_moto import CREDENTIAL_NAMES, config_text
 
+from bench.awsclient import METADATA_ATTEMPTS, METADATA_TIMEOUT_S
 from bench.collect.store import RecordStore
 from bench.load.budget import Budget, spend_of
 from bench.records import InvocationRecord
@@ -17,10 +18,14 @@ from bench.records import InvocationRecord
 
 def test_no_credentials_fail_in_one_line_within_5_s_even_if_instance_metadata_hangs(tmp_path):
     """The instance metadata endpoint is a socket that accepts and never answers (a black hole, as on a
-    network that drops 169.254.169.254): the run must still fail within the documented 5 s."""
+    network that drops 169.254.169.254): the run must still fail within the documented 5 s.
+
+    Not by a clock (this machine is shared; a loaded run would flake): the chain's only wait is on
+    that endpoint, so the bound is how many connections it opened there times the timeout it gives
+    each, counted exactly. The subprocess timeout is a guard against a hang, not the assertion."""
     hole = socket.socket()
     hole.bind(("127.0.0.1", 0))
-    hole.listen(16)
+    hole.listen(64)
     held: list[socket.socket] = []
     stop = threading.Event()
 
@@ -32,7 +37,8 @@ def test_no_credentials_fail_in_one_line_within_5_s_even_if_instance_metadata_ha
             except OSError:
                 continue
 
-    threading.Thread(target=accept, daemon=True).start()
+    acceptor = threading.Thread(target=accept, daemon=True)
+    acceptor.start()
     (tmp_path / "bench.toml").write_text(config_text(tmp_path / "reports"))
     env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_NAMES and not k.startswith("AWS_")}
     env.update(
@@ -41,7 +47,15 @@ def test_no_credentials_fail_in_one_line_within_5_s_even_if_instance_metadata_ha
     )  # fmt: skip
     try:
         result = subprocess.run([sys.executable, "-m", "bench", "run", "--yes"], cwd=tmp_path, env=env,
-                                capture_output=True, text=True, timeout=5)  # fmt: skip
+                                capture_output=True, text=True, timeout=120)  # fmt: skip
+        stop.set()
+        acceptor.join()
+        hole.setblocking(False)
+        while True:  # connections the run opened that the thread had not yet taken
+            try:
+                held.append(hole.accept()[0])
+            except BlockingIOError:
+                break
     finally:
         stop.set()
         hole.close()
@@ -50,7 +64,9 @@ def test_no_credentials_fail_in_one_line_within_5_s_even_if_instance_metadata_ha
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "no AWS credentials found" in result.stderr and "AWS_ACCESS_KEY_ID" in result.stderr
-    assert held, "the chain did ask the metadata endpoint (so the bound above is the one that matters)"
+    assert held, "the chain did ask the metadata endpoint (so the bound below is the one that matters)"
+    assert len(held) <= METADATA_ATTEMPTS * 2, "one token request (and no IMDSv1 retry) per attempt"
+    assert len(held) * METADATA_TIMEOUT_S < 5
 
 
 def record(variant: str, status: str = "ok", billed_ms: int | None = None, client_ms: float = 10.4):
