@@ -152,6 +152,8 @@ AWS_ANSWERS = {
     ),
     "http-throttled": (429, [JSON, ("apigw-requestid", "RL2XYiwjPHcEMEQ=")], b'{"message":"Too Many Requests"}'),
     "http-timeout": (503, [("apigw-requestid", "RL2XYiwjPHcEMEQ=")], b'{"message":"Service Unavailable"}'),
+    # An HTTP API authorizer's deny: the body AWS's HTTP API authorizer troubleshooting names (no capture).
+    "http-forbidden": (403, [JSON, ("apigw-requestid", "RL2XYiwjPHcEMEQ=")], b'{"message":"Forbidden"}'),
 }
 
 
@@ -189,6 +191,7 @@ def aws_replay():
         ("rest-timeout", "rest", ("timeout", "ApiGateway.IntegrationTimeout")),
         ("http-throttled", "http", ("throttled", "ApiGateway.TooManyRequests")),
         ("http-timeout", "http", ("timeout", "ApiGateway.IntegrationTimeout")),
+        ("http-forbidden", "http", ("client_error", "ApiGateway.Forbidden")),
     ],
 )
 def test_aws_gateway_answers_are_read_as_what_happened(aws_replay, answer, kind, expected):

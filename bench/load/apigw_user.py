@@ -96,6 +96,10 @@ REST_GATEWAY_ANSWERS = {
 # HTTP API: the gateway's own answers by (status, message), the only mark they have. Its
 # integration timeout is a 503 on AWS; the emulator's front answers it with a 504.
 HTTP_GATEWAY_ANSWERS = {
+    # An authorizer's refusals (JWT: 401 then 403; a Lambda authorizer's deny: 403): only a user's
+    # own API has authorizers, and none of their calls reached the function.
+    (401, "Unauthorized"): ("client_error", "ApiGateway.Unauthorized"),
+    (403, "Forbidden"): ("client_error", "ApiGateway.Forbidden"),
     (404, "Not Found"): ("client_error", "ApiGateway.NotFound"),
     (429, "Too Many Requests"): ("throttled", "ApiGateway.TooManyRequests"),
     (500, "Internal Server Error"): ("function_error", "ApiGateway.InternalServerError"),
