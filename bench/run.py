@@ -21,13 +21,14 @@ from typing import Any
 from rich.console import Console
 
 from .collect import join_run
+from .collect.runfolder import reserve_run_dir
 from .collect.store import paths_that_reached_nothing
 from .config import BenchConfig
 from .errors import UserError
 from .load import capacity
 from .load.budget import Budget, BudgetWatch
 from .load.headless import run_load
-from .load.settings import LoadSettings, new_run_id
+from .load.settings import LoadSettings
 from .outputs import Outputs, outputs_from_store, remote_target_facts, write_run_info
 from .targetconfig import api_url_problem, log_group_problem
 from .targets import VariantDeployer, journal
@@ -58,9 +59,8 @@ def _now() -> str:
 
 
 def run_benchmark(config: BenchConfig, console: Console, options: RunOptions | None = None) -> RunOutput:
-    run_id = new_run_id()
-    run_dir = config.reports_dir / run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = reserve_run_dir(config.reports_dir)
+    run_id = run_dir.name
     try:
         return _run(config, console, run_id, run_dir, options or RunOptions())
     except BaseException:

@@ -1,4 +1,8 @@
-"""A run folder's record stores: one per Locust worker, and the merged one.
+"""Run folders: a new one for each run, and its record stores (one per Locust worker, and the merged one).
+
+:func:`reserve_run_dir` makes the folder exclusively: two runs started in the same second (a CI
+matrix, two terminals) once shared one folder, and so one records.sqlite and one journal; the
+second now gets ``<stamp>-2``.
 
 A single-process run writes ``records.sqlite`` itself. In Locust's distributed mode each
 worker writes ``records-<worker>.sqlite`` (no two processes share one SQLite writer), and
@@ -12,8 +16,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 
+from ..errors import UserError
 from ..records import FIELDS
 from .store import TABLE, check_columns, create_table_sql
 
@@ -21,6 +27,19 @@ RECORDS_NAME = "records.sqlite"
 WORKER_PATTERN = "records-*.sqlite"
 
 _COLUMNS = ", ".join(FIELDS)
+
+
+def reserve_run_dir(reports: Path, prefix: str = "") -> Path:
+    """Make and return a new, empty run folder ``reports/<prefix>YYYYmmdd-HHMMSS[-N]``."""
+    stamp = prefix + time.strftime("%Y%m%d-%H%M%S", time.localtime())
+    for i in range(1, 1000):
+        run_dir = reports / (stamp if i == 1 else f"{stamp}-{i}")
+        try:
+            run_dir.mkdir(parents=True)
+            return run_dir
+        except FileExistsError:
+            continue
+    raise UserError(f"{reports}: cannot make a run folder (1,000 runs this second?)")
 
 
 def worker_stores(folder: str | Path) -> list[Path]:

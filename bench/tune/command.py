@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from bench.collect.runfolder import reserve_run_dir
 from bench.errors import UserError
 from bench.tune.input import TuneInput, parse_input
 
@@ -119,15 +120,7 @@ def request_from_args(args: Any) -> TuneRequest:
 
 
 def _new_run_dir(reports: Path) -> Path:
-    stamp = time.strftime("tune-%Y%m%d-%H%M%S", time.localtime())
-    for i in range(1000):
-        run_dir = reports / (stamp if i == 0 else f"{stamp}-{i}")
-        try:
-            run_dir.mkdir(parents=True)
-            return run_dir
-        except FileExistsError:
-            continue
-    raise UserError(f"{reports}: cannot make a run folder")
+    return reserve_run_dir(reports, "tune-")
 
 
 def run_tune(request: TuneRequest, on_call: Any = None) -> tuple[dict[str, Any], Path]:
