@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -128,6 +129,23 @@ def lambench(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 1
 
 def run_dirs(reports: Path) -> list[Path]:
     return sorted(p for p in reports.iterdir() if p.is_dir() and not p.is_symlink()) if reports.is_dir() else []
+
+
+def run_killed_mid_load(folder: Path, env: dict[str, str], within_s: float) -> Path:
+    """Start `lambench run --yes` in folder, SIGKILL it once its load has begun (the record store
+    exists: every resource is made by then), and return its run folder. A SIGKILL runs no cleanup."""
+    from proc_helpers import eventually
+
+    quiet = subprocess.DEVNULL
+    command = [sys.executable, "-m", "bench", "run", "--yes"]
+    process = subprocess.Popen(command, cwd=folder, env=env, stdin=quiet, stdout=quiet, stderr=quiet)
+    try:
+        assert eventually(lambda: any((d / "records.sqlite").exists() for d in run_dirs(folder / "reports")), within_s)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    (run_dir,) = run_dirs(folder / "reports")
+    return run_dir
 
 
 def journal_lines(run_dir: Path) -> list[dict[str, Any]]:

@@ -45,6 +45,7 @@ from aws_moto import (
     no_execute_api_env,
     recorded,
     run_dirs,
+    run_killed_mid_load,
 )
 from proc_helpers import eventually
 
@@ -164,16 +165,7 @@ def test_sigkill_mid_run_then_teardown_removes_the_apis_too(moto_url, tmp_path):
     group and API Gateway's CloudWatch Logs role setting from the journal alone."""
     before = everything(moto_url)
     (tmp_path / "bench.toml").write_text(config_text(tmp_path / "reports", run_time_s=600, paths=GATEWAYS))
-    command = [sys.executable, "-m", "bench", "run", "--yes"]
-    process = subprocess.Popen(command, cwd=tmp_path, env=no_execute_api_env(moto_url), stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    try:
-        # The store is opened when the load starts, after every API is made.
-        assert eventually(lambda: any((d / "records.sqlite").exists() for d in run_dirs(tmp_path / "reports")), 90)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-    (run_dir,) = run_dirs(tmp_path / "reports")
+    run_dir = run_killed_mid_load(tmp_path, no_execute_api_env(moto_url), 90)
     during = everything(moto_url)
     assert len(during["http_apis"]) == len(before["http_apis"]) + 1
     assert len(during["rest_apis"]) == len(before["rest_apis"]) + 1

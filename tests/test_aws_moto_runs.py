@@ -35,6 +35,7 @@ from aws_moto import (
     moto_server,
     recorded,
     run_dirs,
+    run_killed_mid_load,
 )
 from proc_helpers import eventually
 
@@ -85,15 +86,7 @@ def test_sigkill_mid_run_then_teardown_leaves_the_account_as_found(moto_url, tmp
     when someone has already deleted part of what it lists, and a second teardown has nothing to do."""
     before = account(moto_url)
     (tmp_path / "bench.toml").write_text(config_text(tmp_path / "reports", run_time_s=600))
-    command = [sys.executable, "-m", "bench", "run", "--yes"]
-    process = subprocess.Popen(command, cwd=tmp_path, env=aws_env(moto_url), stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    try:
-        assert eventually(lambda: any((d / "records.sqlite").exists() for d in run_dirs(tmp_path / "reports")), 60)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-    (run_dir,) = run_dirs(tmp_path / "reports")
+    run_dir = run_killed_mid_load(tmp_path, aws_env(moto_url), 60)
     during = account(moto_url)
     assert set(during["functions"]) - set(before["functions"]) == {"lambench-moto"}
     assert len(during["roles"]) == len(before["roles"]) + 1
