@@ -21,7 +21,7 @@ from typing import Any
 from rich.console import Console
 
 from .collect import join_run
-from .collect.runfolder import reserve_run_dir
+from .collect.runfolder import point_latest, reserve_run_dir
 from .collect.store import paths_that_reached_nothing
 from .config import BenchConfig
 from .errors import UserError
@@ -133,7 +133,7 @@ def _run(config: BenchConfig, console: Console, run_id: str, run_dir: Path, opti
             variants = deployer.deploy_variants(spec, config.memory_mb)
         info["memory_by_variant"] = {v.name: v.memory_mb for v in variants}
         write_run_info(run_dir, info)
-        _point_latest(config.reports_dir, run_id)
+        point_latest(run_dir)
         settings = LoadSettings(
             function_name=spec.name,
             variants=tuple(v.name for v in variants),
@@ -201,21 +201,6 @@ def _run(config: BenchConfig, console: Console, run_id: str, run_dir: Path, opti
     outputs = outputs_from_store(run_dir, info, traffic=config.traffic, decision=config.decision)
     lines = tuple(f"{path}: {text}" for path, text in unreached.items())
     return RunOutput(outputs, load.interrupted, capacity_line, lines)  # the CLI prints capacity_line last
-
-
-LATEST = "latest"
-
-
-def _point_latest(reports_dir: Path, run_id: str) -> None:
-    """reports/latest -> this run's folder, replaced atomically: what a CI script names without parsing."""
-    link = reports_dir / LATEST
-    tmp = reports_dir / f".{LATEST}-{run_id}"
-    try:
-        tmp.unlink(missing_ok=True)
-        tmp.symlink_to(run_id, target_is_directory=True)
-        os.replace(tmp, link)
-    except OSError:
-        pass  # a file system without symlinks: the printed report path still names the run
 
 
 def _aws_options(config: BenchConfig, options: AwsRunOptions) -> AwsRunOptions:

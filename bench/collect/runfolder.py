@@ -42,6 +42,21 @@ def reserve_run_dir(reports: Path, prefix: str = "") -> Path:
     raise UserError(f"{reports}: cannot make a run folder (1,000 runs this second?)")
 
 
+LATEST = "latest"
+
+
+def point_latest(run_dir: Path) -> None:
+    """reports/latest -> this run's folder, replaced atomically: what a CI script names without parsing."""
+    link = run_dir.parent / LATEST
+    tmp = run_dir.parent / f".{LATEST}-{run_dir.name}"
+    try:
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(run_dir.name, target_is_directory=True)
+        os.replace(tmp, link)
+    except OSError:
+        pass  # a file system without symlinks: the printed report path still names the run
+
+
 def worker_stores(folder: str | Path) -> list[Path]:
     """The per-worker record stores in a run folder, in name order."""
     return sorted(Path(folder).glob(WORKER_PATTERN))
