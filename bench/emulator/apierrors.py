@@ -29,11 +29,13 @@ class LambdaApiError(Exception):
         self.message = message
         self.extra = extra
 
+    def body(self) -> bytes:
+        return json.dumps({"Type": "User", "message": self.message, **self.extra}).encode()
+
     def response(self) -> web.Response:
-        body = {"Type": "User", "message": self.message, **self.extra}
         return web.Response(
             status=self.status,
-            body=json.dumps(body).encode(),
+            body=self.body(),
             content_type="application/json",
             headers={"x-amzn-ErrorType": self.error_type},
         )

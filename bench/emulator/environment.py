@@ -2,8 +2,14 @@
 
 The process talks to the emulator's Runtime API on a port of its own. Its cold start (process
 start, runtime init, handler import) ends when it first asks for work (GET /next): that span is
-the Init Duration. Each invoke then waits on three things at once, because a runtime that dies
-mid-invoke sends nothing: the runtime's answer, the process's exit, and the deadline.
+the Init Duration. Each invoke then waits for the first of three things, because a runtime that
+dies mid-invoke sends nothing: the runtime's answer, the process's exit, and the deadline. All
+three settle one future (the exit and the deadline by callbacks), so that a warm invoke costs one
+await and no task of its own.
+
+Its output (stdout and stderr, one pipe) is split into lines as it arrives (launch.Output) and each
+line is attributed to the invocation in progress. The runtime flushes what it printed before it
+posts its answer, so the loop sees that output no later than the answer.
 
 A Python environment meters each invocation from inside (runtime_entry.py) and writes one line
 per invocation to a pipe of its own; the line is in the pipe before the answer is posted, so it is
@@ -19,6 +25,7 @@ signal, the cgroup join (which needs root), the CPUs, the sandbox, the parent-de
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import os
@@ -26,31 +33,23 @@ import secrets
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..awsfacts import RESERVED_ENVIRONMENT_VARIABLES, vcpus_for
-from . import runtime_view, sandbox, schedstat
+from . import launch, runtime_view, sandbox, schedstat
 from .cgroups import EnvironmentGroups
+from .launch import RUNTIME_ENTRY, is_python
 from .lifeline import die_with_parent
 from .registry import FunctionVersion
 
-# Starts awslambdaric with the token-carrying Runtime API address, the meter and the dilation.
-RUNTIME_ENTRY = Path(__file__).with_name("runtime_entry.py")
 WATCHDOG_INTERVAL_S = 0.02
 INIT_TIMEOUT_S = 10.0  # Lambda's limit for the INIT phase of on-demand functions
-STREAM_LIMIT = 8 * 1024 * 1024
-# Reserved variables Lambda sets; a function's own Environment cannot override them.
-RESERVED = RESERVED_ENVIRONMENT_VARIABLES
-# Lambda's PATH without its own /var/lang/bin and /opt/bin: never the emulator's, whose virtualenv
-# (or the interpreter's own bin) would hand a subprocess every package the emulator has.
-LAMBDA_PATH = "/usr/local/bin:/usr/bin/:/bin"
-# -S keeps site (and with it the virtualenv's site-packages) off sys.path; -s the user's own.
-PYTHON_FLAGS = ("-s", "-S")
+# What settles an invocation's future when no answer came.
+EXITED = "exited"
+TIMED_OUT = "timed out"
 
 
 @dataclass
@@ -88,26 +87,19 @@ class InitFailure(Exception):
         self.log_lines = log_lines
 
 
-def _vm_kb(pid: int, name: str) -> int:
-    # Read once as bytes and searched: this runs on every invoke (Max Memory Used).
-    try:
-        with open(f"/proc/{pid}/status", "rb") as status:
-            text = status.read()
-    except (FileNotFoundError, ProcessLookupError):
+def _vm_kb(status_fd: int | None, name: bytes) -> int:
+    """A field of /proc/PID/status, in kB, from a descriptor kept open (this runs on every invoke:
+    Max Memory Used); procfs makes the text afresh on every read from offset 0."""
+    if status_fd is None:
         return 0
-    at = text.find(name.encode())
+    try:
+        text = os.pread(status_fd, 4096, 0)
+    except OSError:  # the process is gone (ESRCH)
+        return 0
+    at = text.find(name)
     if at < 0:
         return 0
     return int(text[at + len(name) : text.index(b"\n", at)].split()[0])
-
-
-def _vm_hwm_mb(pid: int) -> int:
-    """Peak RSS (VmHWM) in MB: closer to Lambda's Max Memory Used than the cgroup's own counter."""
-    return -(-_vm_kb(pid, "VmHWM:") // 1024)
-
-
-def is_python(runtime: str) -> bool:
-    return runtime.startswith("python")
 
 
 class ExecutionEnvironment:
@@ -141,7 +133,8 @@ class ExecutionEnvironment:
         self.views: runtime_view.Views | None = None
         self.confinement: sandbox.Confinement | None = None  # the sandbox, where it is in force
         self.layout: sandbox.Layout | None = None  # where the process finds its code, views and tmp
-        self.process: asyncio.subprocess.Process | None = None
+        self.process: asyncio.SubprocessTransport | None = None
+        self.pid = 0
         self.current: Invocation | None = None
         self.init_lines: list[str] = []
         self.invocations = 0
@@ -149,13 +142,18 @@ class ExecutionEnvironment:
         self.started_at = time.monotonic()
         self.usable = True
         self._log_sink = log_sink
-        self._queue: asyncio.Queue[Invocation] = asyncio.Queue(maxsize=1)
+        self._log_group = version.name
+        self._queued: Invocation | None = None  # an event no /next has taken yet
+        self._polls: collections.deque[Callable[[Invocation], None]] = collections.deque()  # /next waiting
         self._ready: asyncio.Future | None = None
         self._init_error: asyncio.Future | None = None
-        self._reader: asyncio.Task | None = None
+        self._exit: asyncio.Future | None = None  # done when the process has exited
         self._watchdog: asyncio.Task | None = None
         self._meter_fd: int | None = None  # the read end of the meter's pipe (Python runtimes)
         self._meter_lines = b""
+        self._status_fd: int | None = None  # /proc/PID/status, open for the process's life
+        # Kept from start(): asking asyncio for the running loop costs a getpid(2), on every invoke.
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # ---- called by the Runtime API -------------------------------------------------------
     def runtime_ready(self) -> None:
@@ -163,17 +161,35 @@ class ExecutionEnvironment:
             self._ready.set_result(time.perf_counter())
 
     @property
-    def _started(self) -> asyncio.subprocess.Process:
-        """The environment's process; only asked for once start() has made it."""
-        assert self.process is not None, "the environment has not started"
-        return self.process
+    def alive(self) -> bool:
+        return self._exit is not None and not self._exit.done()
 
-    async def next_invocation(self) -> Invocation:
-        invocation = await self._queue.get()
+    def wait_next(self, deliver: Callable[[Invocation], None]) -> None:
+        """A runtime's /next: ``deliver`` gets the next event, at once if one is queued."""
+        self.runtime_ready()
+        queued = self._queued
+        if queued is None:
+            self._polls.append(deliver)
+        else:
+            self._queued = None
+            self._hand_over(queued, deliver)
+
+    def stop_waiting(self, deliver: Callable[[Invocation], None]) -> None:
+        """The /next's connection is gone: it takes no event (a dead runtime's poll swallows none)."""
+        with contextlib.suppress(ValueError):
+            self._polls.remove(deliver)
+
+    def _post(self, invocation: Invocation) -> None:
+        if self._polls:
+            self._hand_over(invocation, self._polls.popleft())
+        else:
+            self._queued = invocation
+
+    def _hand_over(self, invocation: Invocation, deliver: Callable[[Invocation], None]) -> None:
         invocation.t_sent = time.perf_counter()
         if self._meter_fd is None:
             invocation.outside.append(self._outside_counters())
-        return invocation
+        deliver(invocation)
 
     def runtime_answer(self, request_id: str, answer: RuntimeAnswer) -> bool:
         current = self.current
@@ -194,7 +210,7 @@ class ExecutionEnvironment:
         return str(self.groups.cpu / "cpu.stat")
 
     def _outside_counters(self) -> tuple[int, int, int, int]:
-        cpu, delay = schedstat.process_counters(self._started.pid)
+        cpu, delay = schedstat.process_counters(self.pid)
         return time.monotonic_ns(), cpu, delay, schedstat.throttled_ns(self.cpu_stat)
 
     def reading(self, invocation: Invocation) -> schedstat.Reading | None:
@@ -203,11 +219,13 @@ class ExecutionEnvironment:
             if len(invocation.outside) == 2:
                 return schedstat.Reading.between(*invocation.outside)
             return None
+        # One read is all a warm invoke needs: the line was written before the answer was posted.
         with contextlib.suppress(BlockingIOError, OSError):
-            while chunk := os.read(self._meter_fd, 65536):
+            while len(chunk := os.read(self._meter_fd, 65536)) == 65536:
                 self._meter_lines += chunk
+            self._meter_lines += chunk
         complete, _, self._meter_lines = self._meter_lines.rpartition(b"\n")
-        return schedstat.parse_meter(complete).get(invocation.request_id)
+        return schedstat.find_reading(complete, invocation.request_id)
 
     def runtime_init_error(self, error_type: str, body: bytes) -> None:
         if self._init_error is not None and not self._init_error.done():
@@ -215,68 +233,24 @@ class ExecutionEnvironment:
 
     # ---- lifecycle --------------------------------------------------------------------------
     def _process_env(self, runtime_port: int, meter_fd: int | None = None) -> dict[str, str]:
-        """Lambda's variables and the function's own; nothing of the emulator's environment."""
-        v = self.version
-        seen = self.layout or sandbox.host_layout(v.code_dir, self.views, self.tmp_dir)
-        code = str(seen.code)
-        # A custom runtime (no view) brings its own runtime inside its code.
-        runtime = [str(seen.runtime)] if seen.runtime else []
-        layers = [str(layer) for layer in seen.layers]
-        env = {
-            # Lambda lets a function set these unreserved ones (PYTHONPATH is extended below).
-            "PATH": LAMBDA_PATH,
-            "LANG": "en_US.UTF-8",
-            "TZ": ":UTC",
-            "LD_LIBRARY_PATH": ":".join([code, f"{code}/lib", *runtime]),
-        }
-        env.update({k: val for k, val in v.environment.items() if k not in RESERVED})
-        # Lambda's order (/var/task, /opt/python, /var/runtime): a vendored copy wins.
-        python_path = [code, *filter(None, [env.get("PYTHONPATH")]), *layers, *runtime]
-        env.update(
-            {
-                "PYTHONPATH": ":".join(python_path),
-                "TMPDIR": str(seen.tmp),
-                "LAMBDA_TASK_ROOT": code,
-                "LAMBDA_RUNTIME_DIR": (runtime or [code])[0],
-                "_HANDLER": v.handler,
-                "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{runtime_port}/{self.runtime_token}",
-                "AWS_LAMBDA_FUNCTION_NAME": v.name,
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(v.memory_mb),
-                "AWS_LAMBDA_FUNCTION_VERSION": v.version,
-                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{v.name}",
-                "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
-                "AWS_LAMBDA_INITIALIZATION_TYPE": self.init_type,
-                # Makes SIGINT work while awslambdaric is idle (EMULATOR-NOTES.md).
-                "AWS_EXECUTION_ENV": f"AWS_Lambda_{v.runtime}",
-                "AWS_REGION": "us-east-1",
-                "AWS_DEFAULT_REGION": "us-east-1",
-                # Lambda hands every function its role's credentials; these are placeholders.
-                "AWS_ACCESS_KEY_ID": "ASIALAMBENCHLOCAL000",
-                "AWS_SECRET_ACCESS_KEY": "lambench-local-secret",
-                "AWS_SESSION_TOKEN": "lambench-local-session",
-            }
+        seen = self.layout or sandbox.host_layout(self.version.code_dir, self.views, self.tmp_dir)
+        return launch.variables(
+            self.version,
+            seen,
+            f"127.0.0.1:{runtime_port}/{self.runtime_token}",
+            self.log_stream,
+            self.init_type,
+            meter_fd,
+            self.cpu_mode,
+            self.cpu_stat,
         )
-        if is_python(v.runtime):
-            # Read and removed by runtime_entry.py before the function's code is imported.
-            if meter_fd is not None:
-                env["LAMBENCH_METER_FD"] = str(meter_fd)
-            if self.cpu_mode == "dilation":
-                env["LAMBENCH_CPU_SHARE"] = str(vcpus_for(v.memory_mb))
-            if self.cpu_stat:
-                env["LAMBENCH_CPU_STAT"] = self.cpu_stat
-        return env
-
-    def _command(self) -> list[str]:
-        v = self.version
-        if not is_python(v.runtime):
-            return [str((self.layout.code if self.layout else v.code_dir) / "bootstrap")]
-        return [sys.executable, *PYTHON_FLAGS, str(RUNTIME_ENTRY), v.handler]
 
     async def start(self, runtime_port: int) -> float:
         """Start the process and wait for its first /next. Returns Init Duration in ms."""
-        loop = asyncio.get_running_loop()
+        self._loop = loop = asyncio.get_running_loop()
         self._ready = loop.create_future()
         self._init_error = loop.create_future()
+        self._exit = loop.create_future()
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         if is_python(self.version.runtime):
             # Built once per emulator (then a memo): before t0, so Init Duration never holds it.
@@ -293,17 +267,18 @@ class ExecutionEnvironment:
             os.set_blocking(self._meter_fd, False)
         t0 = time.perf_counter()
         try:
-            self.process = await asyncio.create_subprocess_exec(
-                *self._command(),
+            code = self.layout.code if self.layout else self.version.code_dir
+            self.process, _ = await loop.subprocess_exec(
+                lambda: launch.Output(self._log, self._exited),
+                *launch.command(self.version, code),
                 # The sandbox's own path for it: uvloop (libuv) enters cwd after the preexec hook.
-                cwd=self.layout.code if self.layout else self.version.code_dir,
+                cwd=code,
                 env=self._process_env(runtime_port, meter_write),
                 pass_fds=() if meter_write is None else (meter_write,),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
-                limit=STREAM_LIMIT,
                 # Dies with the emulator (lifeline.py), joined to its cgroups and sandboxed before exec.
                 preexec_fn=die_with_parent(os.getpid(), self._enter_limits),
             )
@@ -321,18 +296,16 @@ class ExecutionEnvironment:
         finally:
             if meter_write is not None:
                 os.close(meter_write)  # the environment holds the write end now
-        self._reader = asyncio.create_task(self._read_output())
+        self.pid = self.process.get_pid()
+        with contextlib.suppress(OSError):
+            self._status_fd = os.open(f"/proc/{self.pid}/status", os.O_RDONLY | os.O_CLOEXEC)
         if self.watchdog:
             self._watchdog = asyncio.create_task(self._watch_memory())
-        exited = asyncio.ensure_future(self._started.wait())
-        try:
-            done, _ = await asyncio.wait(
-                {self._ready, self._init_error, exited},
-                timeout=self.init_timeout_s,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-        finally:
-            exited.cancel()
+        done, _ = await asyncio.wait(
+            {self._ready, self._init_error, self._exit},
+            timeout=self.init_timeout_s,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
         init_ms = (time.perf_counter() - t0) * 1000.0
         if self._ready in done:
             if self.groups is not None:
@@ -351,9 +324,7 @@ class ExecutionEnvironment:
         else:
             error_type, body = (
                 "Runtime.ExitError",
-                _error_body(
-                    "Runtime.ExitError", f"Runtime exited with error: {_exit_reason(self._started.returncode)}"
-                ),
+                _error_body("Runtime.ExitError", f"Runtime exited with error: {_exit_reason(self.returncode)}"),
             )
             self._note_oom()
         self.kill()
@@ -368,27 +339,40 @@ class ExecutionEnvironment:
         if self.confinement is not None:
             self.confinement.enter()
 
+    @property
+    def returncode(self) -> int | None:
+        return self.process.get_returncode() if self.process is not None else None
+
+    def _exited(self) -> None:
+        if self._exit is not None and not self._exit.done():
+            self._exit.set_result(None)
+        current = self.current
+        if current is not None and current.result is not None and not current.result.done():
+            current.result.set_result(EXITED)
+
     async def invoke(self, invocation: Invocation, timeout_s: float) -> RuntimeAnswer | None:
         """Run one invocation. None means the deadline passed; the environment is then killed."""
-        loop = asyncio.get_running_loop()
-        invocation.result = loop.create_future()
+        loop = self._loop or asyncio.get_running_loop()
+        result = invocation.result = loop.create_future()
         self.current = invocation
         self.invocations += 1
-        self._queue.put_nowait(invocation)
-        exited = asyncio.ensure_future(self._started.wait())
+        if not self.alive:
+            result.set_result(EXITED)
+        deadline = loop.call_later(timeout_s, _settle, result, TIMED_OUT)
+        self._post(invocation)
         try:
-            done, _ = await asyncio.wait(
-                {invocation.result, exited}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
-            )
+            answer = await result
         finally:
-            exited.cancel()
+            deadline.cancel()
         self.last_used = time.monotonic()
-        if invocation.result.done():
-            await self._drain_output()
+        if isinstance(answer, RuntimeAnswer):
+            # Its output is in already (module docstring): no loop turn is needed to attribute it.
             self.current = None
-            return invocation.result.result()
+            return answer
+        if self._queued is invocation:
+            self._queued = None
         invocation.t_done = time.perf_counter()
-        if not done:
+        if answer == TIMED_OUT:
             self.kill()
             await self._drain_output()
             self.current = None
@@ -397,7 +381,7 @@ class ExecutionEnvironment:
         self.current = None
         self.usable = False
         self._note_oom()
-        reason = _exit_reason(self._started.returncode)
+        reason = _exit_reason(self.returncode)
         return RuntimeAnswer(
             False,
             _error_body(
@@ -407,9 +391,10 @@ class ExecutionEnvironment:
         )
 
     def max_memory_mb(self) -> int:
+        """Peak RSS (VmHWM) in MB: closer to Lambda's Max Memory Used than the cgroup's own counter."""
         if self.oom:
             return self.version.memory_mb
-        return _vm_hwm_mb(self.process.pid) if self.process else 0
+        return -(-_vm_kb(self._status_fd, b"VmHWM:") // 1024)
 
     def _note_oom(self) -> None:
         if self.groups is not None and self.groups.oom_killed():
@@ -418,8 +403,8 @@ class ExecutionEnvironment:
     async def _watch_memory(self) -> None:
         """Where no memory cgroup is allowed: kill the environment once its RSS passes the limit."""
         limit_kb = self.version.memory_mb * 1024
-        while self._started.returncode is None:
-            if _vm_kb(self._started.pid, "VmRSS:") > limit_kb:
+        while self.alive:
+            if _vm_kb(self._status_fd, b"VmRSS:") > limit_kb:
                 self.oom = True
                 self.kill()
                 return
@@ -437,19 +422,21 @@ class ExecutionEnvironment:
             # only the environment's cgroup catches it (cgroups.py), so without cgroups it lives on.
             # The group id cannot name another process meanwhile: a pgid is not reused while it has members.
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.process.pid, signal.SIGKILL)
+                os.killpg(self.pid, signal.SIGKILL)
 
     async def close(self) -> None:
         self.kill()
-        if self.process is not None:
+        if self._exit is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.process.wait(), 5)
-        for task in (self._reader, self._watchdog):
-            if task is not None:
-                task.cancel()
-        if self._meter_fd is not None:
-            os.close(self._meter_fd)
-            self._meter_fd = None
+                await asyncio.wait_for(asyncio.shield(self._exit), 5)
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        if self.process is not None:
+            self.process.close()
+        for fd in (self._meter_fd, self._status_fd):
+            if fd is not None:
+                os.close(fd)
+        self._meter_fd = self._status_fd = None
         if self.confinement is not None:
             group = self.groups and (self.groups.memory or self.groups.cpu)
             self.confinement.release(group / "cgroup.procs" if group else None)
@@ -458,34 +445,25 @@ class ExecutionEnvironment:
             await asyncio.to_thread(shutil.rmtree, self.tmp_dir.parent, True)
 
     # ---- output -------------------------------------------------------------------------------
-    async def _read_output(self) -> None:
-        stream = self._started.stdout
-        assert stream is not None, "started with stdout=PIPE"
-        while True:
-            try:
-                raw = await stream.readuntil(b"\n")
-            except asyncio.IncompleteReadError as partial:
-                if partial.partial:
-                    self._log(partial.partial)
-                return
-            except asyncio.LimitOverrunError as err:
-                raw = await stream.readexactly(err.consumed)
-            self._log(raw)
-
     def _log(self, raw: bytes) -> None:
         # awslambdaric writes one record per line (inner newlines become \r): split on \n only.
-        line = raw.decode("utf-8", "replace").rstrip("\n")
+        line = raw.decode("utf-8", "replace")
         if self.current is not None:
             self.current.log_lines.append(line)
         else:
             self.init_lines.append(line)
-        self._log_sink(self.version.name, self.log_stream, line)
+        self._log_sink(self._log_group, self.log_stream, line)
 
     async def _drain_output(self) -> None:
-        # The runtime flushes stdout before it answers over HTTP, so what it printed is already
-        # in the pipe: a few loop turns let the reader task attribute it to this invocation.
+        # A runtime that died or timed out may have printed its last lines after the loop's last
+        # look at the pipe: a few loop turns let them in and attribute them to this invocation.
         for _ in range(4):
             await asyncio.sleep(0)
+
+
+def _settle(result: asyncio.Future, outcome: object) -> None:
+    if not result.done():
+        result.set_result(outcome)
 
 
 def _error_body(error_type: str, message: str) -> bytes:

@@ -12,6 +12,10 @@ InvalidRequestContentException) and within 6 MB synchronous or the Event limit (
 Function.ResponseSizeTooLarge.
 The emulator also says which kind of environment served a call, in X-Lambench-Initialization-Type
 (on-demand or provisioned-concurrency); AWS has no such header.
+
+:meth:`InvokeApi.answer` is the operation itself, on plain values; it is served two ways: as an
+aiohttp route, and by the front door's own fast path (front.py), which parses the request itself
+and reads the payload before it asks.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import base64
 import json
 import random
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -29,7 +34,7 @@ from ..awsfacts import ASYNC_PAYLOAD_LIMIT_BYTES as ASYNC_PAYLOAD_LIMIT
 from ..awsfacts import LOG_TAIL_BYTES, RESPONSE_LIMIT_BYTES
 from ..awsfacts import SYNC_PAYLOAD_LIMIT_BYTES as SYNC_PAYLOAD_LIMIT
 from . import logformat
-from .apierrors import LambdaApiError, invalid, read_body, unparsable
+from .apierrors import LambdaApiError, invalid, read_body, too_large, unparsable
 from .pool import EnvironmentPool
 from .registry import FunctionVersion, Registry, split_function_name
 
@@ -47,16 +52,33 @@ RESPONSE_TOO_LARGE = json.dumps(
 PARSE_IN_THREAD_BYTES = 256 * 1024
 
 
+def _no_constant(name: str) -> object:
+    raise ValueError(f"Non-standard token '{name}'")
+
+
+# What json.loads(text, parse_constant=_no_constant) builds afresh on every call: made once.
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+
+
 def _check_json(payload: bytes) -> None:
     """Refuse what Lambda cannot parse as JSON (its parser takes no NaN or Infinity either)."""
     try:
-        json.loads(payload.decode("utf-8"), parse_constant=_no_constant)
+        _DECODER.decode(payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as err:
         raise unparsable(f"Could not parse payload into json: {err}") from None
 
 
-def _no_constant(name: str) -> object:
-    raise ValueError(f"Non-standard token '{name}'")
+@dataclass(frozen=True)
+class InvokeCall:
+    """What an Invoke request asks, as the path, the query and the headers say it."""
+
+    function_name: str  # the path's {name}: a name, name:qualifier, or an ARN
+    qualifier: str | None  # ?Qualifier=
+    headers: Mapping[str, str]  # case-insensitive lookups of the X-Amz-* headers
+
+
+# An answer: status, headers, body.
+Answer = tuple[int, dict[str, str], bytes]
 
 
 @dataclass(frozen=True)
@@ -78,22 +100,34 @@ class InvokeApi:
         return [web.post("/2015-03-31/functions/{name}/invocations", self.invoke)]
 
     async def invoke(self, request: web.Request) -> web.Response:
-        name, qualifier = split_function_name(request.match_info["name"])
-        qualifier = request.query.get("Qualifier") or qualifier
+        """The aiohttp route."""
+        call = InvokeCall(request.match_info["name"], request.query.get("Qualifier"), request.headers)
+        status, headers, body = await self.answer(call, lambda kind: self._payload(request, kind))
+        if status == 200:
+            return web.Response(status=200, body=body, headers=headers, content_type="application/json")
+        return web.Response(status=status, headers=headers)
+
+    async def answer(
+        self, call: InvokeCall, payload_of: Callable[[str], Awaitable[bytes]], shield: bool = True
+    ) -> Answer:
+        """Invoke as Lambda answers it; ``payload_of(invocation_type)`` reads and checks the payload.
+        A LambdaApiError is the caller's to answer. ``shield``: as EnvironmentPool.invoke's."""
+        name, qualifier = split_function_name(call.function_name)
+        qualifier = call.qualifier or qualifier
         version = self.registry.get(name).route(qualifier, self.rng)
-        invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+        invocation_type = call.headers.get("X-Amz-Invocation-Type", "RequestResponse")
         if invocation_type not in INVOCATION_TYPES:
             raise invalid(f"X-Amz-Invocation-Type {invocation_type!r}: must be one of {INVOCATION_TYPES}")
-        payload = await self._payload(request, invocation_type)
+        payload = await payload_of(invocation_type)
         headers = {"X-Amz-Executed-Version": version.version}
         if invocation_type == "DryRun":
-            return web.Response(status=204, headers=headers)
-        client_context = request.headers.get("X-Amz-Client-Context")
+            return 204, headers, b""
+        client_context = call.headers.get("X-Amz-Client-Context")
         if invocation_type == "Event":
             request_id = str(uuid.uuid4())
             self._spawn(self._run_event(version, payload, client_context, request_id))
-            return web.Response(status=202, headers={**headers, "x-amzn-RequestId": request_id})
-        outcome = await self.pool.invoke(version, payload, client_context)
+            return 202, {**headers, "x-amzn-RequestId": request_id}, b""
+        outcome = await self.pool.invoke(version, payload, client_context, shield=shield)
         headers.update(
             {
                 "x-amzn-RequestId": outcome.request_id,
@@ -107,10 +141,10 @@ class InvokeApi:
             body, function_error = RESPONSE_TOO_LARGE, True
         if function_error:
             headers["X-Amz-Function-Error"] = "Unhandled"
-        if request.headers.get("X-Amz-Log-Type") == "Tail":
+        if call.headers.get("X-Amz-Log-Type") == "Tail":
             tail = logformat.tail(outcome.log_lines, LOG_TAIL_BYTES)
             headers["X-Amz-Log-Result"] = base64.b64encode(tail).decode()
-        return web.Response(status=200, body=body, headers=headers, content_type="application/json")
+        return 200, headers, body
 
     async def _payload(self, request: web.Request, invocation_type: str) -> bytes:
         """The payload, read no further than its limit, and checked to be JSON."""
@@ -121,9 +155,27 @@ class InvokeApi:
             try:
                 payload = await read_body(request, limit, "InvokeFunction")
             except LambdaApiError:
-                size = request.content_length if request.content_length is not None else "The"
-                message = f"{size} byte payload is too large for the Event invocation type (limit {limit} bytes)"
-                raise LambdaApiError(413, "RequestEntityTooLargeException", message) from None
+                raise self._event_too_large(request.content_length) from None
+        return await self.checked(payload)
+
+    def _event_too_large(self, content_length: int | None) -> LambdaApiError:
+        size = content_length if content_length is not None else "The"
+        limit = self.settings.async_payload_limit
+        message = f"{size} byte payload is too large for the Event invocation type (limit {limit} bytes)"
+        return LambdaApiError(413, "RequestEntityTooLargeException", message)
+
+    async def checked_payload(self, payload: bytes, invocation_type: str) -> bytes:
+        """A payload read whole already (the front door's): held to the limits ``_payload`` holds it to."""
+        if invocation_type != "Event":
+            if len(payload) > SYNC_PAYLOAD_LIMIT:
+                raise too_large(SYNC_PAYLOAD_LIMIT, "InvokeFunction")
+        elif len(payload) > self.settings.async_payload_limit:
+            raise self._event_too_large(len(payload))
+        return await self.checked(payload)
+
+    @staticmethod
+    async def checked(payload: bytes) -> bytes:
+        """``payload``, once it is known to be JSON."""
         if payload:  # an empty payload is allowed: the handler gets {}
             if len(payload) > PARSE_IN_THREAD_BYTES:
                 await asyncio.to_thread(_check_json, payload)

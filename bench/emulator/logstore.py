@@ -194,16 +194,19 @@ class LogStore:
         if group is None:
             group = self.groups[name] = LogGroup(name, now)
         # The wall clock can step back; clamping keeps a group in time order, which queries bisect on.
-        timestamp = max(now, group.last_timestamp)
-        for piece in split_message(message):
+        timestamp = now if now > group.last_timestamp else group.last_timestamp
+        # split_message's own first test, here: nearly every line is one event, and this runs per line.
+        pieces = (message,) if len(message) * 4 <= EVENT_MESSAGE_MAX_BYTES else split_message(message)
+        events, kept = group.events, self.events_kept
+        for piece in pieces:
             self._last_event_id += 1
             size = len(piece) if piece.isascii() else len(piece.encode("utf-8", "surrogatepass"))
-            event = LogEvent(self._last_event_id, timestamp, timestamp, stream, piece, size)
-            if len(group.events) >= self.events_kept:
+            if len(events) >= kept:
                 self.memory -= group.drop_oldest()
-            group.append(event)
-            self.memory += event.memory
-        self._evict()
+            group.append(LogEvent(self._last_event_id, timestamp, timestamp, stream, piece, size))
+            self.memory += size + EVENT_MEMORY_BYTES
+        if self.memory > self.bytes_kept:
+            self._evict()
 
     def _evict(self) -> None:
         """Back under the byte budget: the group holding the most gives up its oldest events."""

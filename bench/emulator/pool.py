@@ -8,7 +8,8 @@ everything the Invoke API needs to answer.
 
 An invocation runs as a task of its own, which the caller awaits but cannot cancel: when a
 client gives up (a read timeout, a closed connection) aiohttp cancels the caller, and Lambda
-finishes the invocation anyway. So it still writes END and REPORT (it is billed), its
+finishes the invocation anyway. (A caller that never cancels, the front door, runs it in its own
+task instead.) So it still writes END and REPORT (it is billed), its
 environment goes back to the pool, and it holds its concurrency slot until the function ends.
 
 Duration is free of host contention where that is sound (schedstat.duration_ms): the REPORT line
@@ -109,6 +110,12 @@ class EnvironmentPool:
         self._running: set[asyncio.Task] = set()
         self._closing = False
         self.stats: collections.Counter = collections.Counter()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        # Kept once known: asking asyncio for the running loop costs a getpid(2), on every invoke.
+        self._loop = asyncio.get_running_loop()
+        return self._loop
 
     @staticmethod
     def key(version: FunctionVersion) -> Key:
@@ -124,12 +131,31 @@ class EnvironmentPool:
 
     # ---- invoke ---------------------------------------------------------------------------------
     async def invoke(
-        self, version: FunctionVersion, payload: bytes, client_context: str | None = None, request_id: str | None = None
+        self,
+        version: FunctionVersion,
+        payload: bytes,
+        client_context: str | None = None,
+        request_id: str | None = None,
+        shield: bool = True,
     ) -> Outcome:
+        """Admit and run one invocation. ``shield=False`` is for a caller whose task is never
+        cancelled (the front door's): the invocation then runs in that task, which spares a task
+        of its own and two loop turns per invoke (about 20 µs of the emulator's CPU)."""
         if self._closing:
             raise LambdaApiError(500, "ServiceException", "The emulator is stopping.")
         self.gate.admit(version.name)
-        task = asyncio.ensure_future(self._invoke(version, payload, client_context, request_id or str(uuid.uuid4())))
+        loop = self._loop or self._running_loop()
+        invocation = self._invoke(version, payload, client_context, request_id or str(uuid.uuid4()))
+        if not shield:
+            caller = asyncio.current_task(loop)
+            assert caller is not None, "called from a task"
+            self._running.add(caller)
+            try:
+                return await invocation
+            finally:
+                self._running.discard(caller)
+                self.gate.release(version.name)
+        task = loop.create_task(invocation)
         self._running.add(task)
         task.add_done_callback(functools.partial(self._ended, version.name))
         # shield: cancelling the caller (its client went away) leaves the invocation running.
@@ -185,7 +211,7 @@ class EnvironmentPool:
             idle = self._idle[kind].get(key)
             while idle:
                 env = idle.pop()
-                if env.usable and env.process is not None and env.process.returncode is None:
+                if env.usable and env.alive:
                     return env
                 asyncio.ensure_future(self._discard(env))
         return None

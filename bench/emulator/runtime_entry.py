@@ -17,8 +17,16 @@ arrives. In the ``dilation`` cpu_mode (LAMBENCH_CPU_SHARE < 1) it also stretches
 it sleeps cpu_time x (1/share - 1) before posting, for the runtime's own work as well as the
 handler's, as a quota would hold both.
 
-awslambdaric polls /next from a new thread per event (so that SIGINT works while it waits); here
-one polling thread serves every event, which keeps the same behaviour for a thread start less.
+awslambdaric polls /next from a new thread per event on python3.12 and later, so that SIGINT works
+while it waits. Here /next is polled on the main thread, as awslambdaric does for the older
+runtimes: the emulator signals an environment only to kill it (SIGKILL), and the handler sees the
+same threads either way (awslambdaric's polling thread has ended before the handler runs). That
+thread's hand-offs cost more CPU than the rest of this shim together (issue 15).
+
+The meter lists the process's threads again only when their number (the link count of
+/proc/self/task: 2 + threads) or a failed read says they changed, and reads each one's schedstat
+with bare system calls: a reading costs a stat and an open, a read and a close per thread, not a
+directory listing plus a buffered file object per thread.
 
 Run as a script (``python -s -S runtime_entry.py HANDLER``), so nothing of lambench is importable
 by the function; its own folder is taken off sys.path at once, and the meter's variables are
@@ -54,16 +62,36 @@ def call_rapid(self, http_method, endpoint, expected_http_code, payload=None, he
         raise ric_client.LambdaRuntimeClientError(endpoint, response.status, response_body)
 
 
+_TIDS: list[str] = []  # this process's threads, as last listed
+
+
 def run_delay_ns():
     """Run-queue delay of this process's live threads, in ns (a thread that ended takes its own along)."""
-    total = 0
-    for tid in os.listdir("/proc/self/task"):
+    if os.stat("/proc/self/task").st_nlink - 2 == len(_TIDS):
+        total, complete = _run_delay_of(_TIDS)
+        if complete:  # the same threads, unless one ended (its file is gone) and another started
+            return total
+    _TIDS[:] = os.listdir("/proc/self/task")
+    return _run_delay_of(_TIDS)[0]
+
+
+def _run_delay_of(tids):
+    """(the threads' run-queue delay in ns, whether every one was read)."""
+    total, complete = 0, True
+    for tid in tids:
+        # os.open and os.read, not open(): no file object (an fstat, an ioctl and an lseek more).
         try:
-            with open(f"/proc/self/task/{tid}/schedstat", "rb") as stat:
-                total += int(stat.read().split()[1])
-        except (OSError, IndexError, ValueError):
+            fd = os.open(f"/proc/self/task/{tid}/schedstat", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            complete = False
             continue
-    return total
+        try:
+            total += int(os.read(fd, 128).split()[1])
+        except (OSError, IndexError, ValueError):
+            complete = False
+        finally:
+            os.close(fd)
+    return total, complete
 
 
 def throttled_ns():
@@ -114,24 +142,18 @@ class Meter:
 
 
 METER = Meter()
-_POLLER: list = []  # the one thread that waits on /next
 
 
 def wait_next_invocation(self):
-    """awslambdaric's wait_next_invocation, on one polling thread instead of a new one per event."""
-    if self.use_thread_for_polling_next:
-        if not _POLLER:
-            _POLLER.append(self.ThreadPoolExecutor(max_workers=1))
-        try:
-            response_body, headers = _POLLER[0].submit(self._get_next).result()
-        except Exception as e:
-            raise ric_client.FaultException(
-                ric_client.FaultException.LAMBDA_RUNTIME_CLIENT_ERROR,
-                f"LAMBDA_RUNTIME Failed to get next invocation: {e}",
-                None,
-            ) from None
-    else:
-        response_body, headers = ric_client.runtime_client.next()
+    """awslambdaric's wait_next_invocation, polling on the main thread (module docstring)."""
+    try:
+        response_body, headers = self._get_next()
+    except Exception as e:
+        raise ric_client.FaultException(
+            ric_client.FaultException.LAMBDA_RUNTIME_CLIENT_ERROR,
+            f"LAMBDA_RUNTIME Failed to get next invocation: {e}",
+            None,
+        ) from None
     request_id = headers.get("Lambda-Runtime-Aws-Request-Id")
     METER.begin(request_id)
     return ric_client.InvocationRequest(

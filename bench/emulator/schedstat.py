@@ -41,18 +41,23 @@ class Reading:
         return cls(wall, cpu, delay, throttled)
 
 
-def parse_meter(lines: bytes) -> dict[str, Reading]:
-    """The meter's lines (``REQUEST_ID WALL CPU DELAY THROTTLED``), by request id; bad lines skipped."""
-    readings = {}
-    for line in lines.splitlines():
-        parts = line.split()
-        if len(parts) != 5:
-            continue
-        try:
-            readings[parts[0].decode()] = Reading(*(int(p) for p in parts[1:]))
-        except (ValueError, UnicodeDecodeError):
-            continue
-    return readings
+def find_reading(lines: bytes, request_id: str) -> Reading | None:
+    """The reading of ``request_id`` among the meter's lines (``REQUEST_ID WALL CPU DELAY THROTTLED``),
+    the last one if several; None when it has none (a bad line is no reading)."""
+    key = request_id.encode() + b" "
+    at = lines.rfind(key)
+    while at > 0 and lines[at - 1 : at] != b"\n":  # the id must start its line
+        at = lines.rfind(key, 0, at)
+    if at < 0:
+        return None
+    end = lines.find(b"\n", at)
+    parts = lines[at : end if end >= 0 else len(lines)].split()
+    if len(parts) != 5:
+        return None
+    try:
+        return Reading(int(parts[1]), int(parts[2]), int(parts[3]), int(parts[4]))
+    except ValueError:
+        return None
 
 
 def process_counters(pid: int) -> tuple[int, int]:

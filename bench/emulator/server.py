@@ -3,7 +3,7 @@
 The service listens on 127.0.0.1 only. When ready it prints one line,
 ``lambench emulator listening on http://127.0.0.1:PORT cpu_mode=MODE``, which the CLI waits for.
 Started with a parent pid (``--parent-pid``, as ``lambench run`` starts it), it also stops when
-that process is gone, killed or not (lifeline.py). Stopping closes the HTTP site first (the
+that process is gone, killed or not (lifeline.py). Stopping closes the listening socket first (the
 invokes in flight get its shutdown timeout to finish), then kills the environments.
 """
 
@@ -29,6 +29,7 @@ from .cgroups import Cgroups
 from .concurrency import SCALE_BURST, ConcurrencyGate
 from .concurrency_api import ConcurrencyApi
 from .control import ControlPlane
+from .front import FrontDoor
 from .invoke import InvokeApi, InvokeSettings
 from .lifeline import ParentWatch
 from .logs_api import LogsApi
@@ -36,12 +37,13 @@ from .logstore import LogStore
 from .pool import EnvironmentPool, PoolSettings
 from .provisioned import ProvisionedConcurrency
 from .registry import Registry
-from .runtime_api import RuntimeApi, bound_port
+from .runtime_api import RuntimeApi
 
 HOST = "127.0.0.1"
 # aiohttp's bound for handlers that read a whole body at once; the Invoke API and the code
 # uploads read with limits of their own (apierrors.read_body), and a 413 is always AWS's typed one.
 CLIENT_MAX_SIZE = 7 * 1024 * 1024
+SHUTDOWN_TIMEOUT_S = 2.0  # what the invokes in flight get to finish when the emulator stops
 
 
 @dataclass(frozen=True)
@@ -124,13 +126,19 @@ class Emulator:
         self.provisioned = ProvisionedConcurrency(self.pool)
         self.invoke_api = InvokeApi(self.registry, self.pool, settings.invoke)
         self.app = web.Application(middlewares=[aws_errors(CLIENT_MAX_SIZE)], client_max_size=CLIENT_MAX_SIZE)
+        # Invoke first: aiohttp tries the routes under one path prefix in the order they were added,
+        # and the control plane's share Invoke's (/2015-03-31/functions/...). No other route matches
+        # an Invoke path, so the order changes no answer, only how soon the busiest route is found.
+        self.app.add_routes(self.invoke_api.routes())
         self.app.add_routes(ControlPlane(self.registry, self.pool, self.gate, self.provisioned).routes())
         self.app.add_routes(ConcurrencyApi(self.registry, self.gate, self.provisioned).routes())
-        self.app.add_routes(self.invoke_api.routes())
         self.app.add_routes(LogsApi(self.logs).routes())
         self.app.add_routes(ApiGatewayFronts(self.registry, self.pool, self.logs, settings.gateway).routes())
         self.app.add_routes([web.get("/lambench/info", self.info)])
-        self.runner = web.AppRunner(self.app, handler_cancellation=True, shutdown_timeout=2.0, access_log=None)
+        self.runner = web.AppRunner(
+            self.app, handler_cancellation=True, shutdown_timeout=SHUTDOWN_TIMEOUT_S, access_log=None
+        )
+        self.front: FrontDoor | None = None
         self.port = 0
 
     async def info(self, request: web.Request) -> web.Response:
@@ -149,11 +157,11 @@ class Emulator:
         )
 
     async def start(self) -> int:
-        await self.runtime_api.start()
         await self.runner.setup()
-        site = web.TCPSite(self.runner, HOST, self.settings.port)
-        await site.start()
-        self.port = bound_port(site)
+        assert self.runner.server is not None, "set up above"
+        # Invoke on its fast path; every other request, and every later one on its connection, by the app.
+        self.front = FrontDoor(self.invoke_api, self.runner.server)
+        self.port = await self.front.start(HOST, self.settings.port)
         return self.port
 
     async def reap_forever(self) -> None:
@@ -163,7 +171,10 @@ class Emulator:
 
     async def stop(self) -> None:
         # No new invokes first: an environment started after pool.close() would outlive it.
-        await self.runner.cleanup()
+        if self.front is not None:
+            await asyncio.gather(self.front.close(SHUTDOWN_TIMEOUT_S), self.runner.cleanup())
+        else:
+            await self.runner.cleanup()
         await self.invoke_api.close()
         await self.pool.close()
         await self.runtime_api.stop()
