@@ -118,3 +118,42 @@ def test_a_malformed_request_gets_400(emulator):
     with socket.create_connection(_address(emulator.url), timeout=30) as sock:
         sock.sendall(b"POST /2015-03-31/functions/x/invocations HTTP/1.1\r\nBad Header Line\r\n\r\n")
         assert sock.makefile("rb").readline().split()[1] == b"400"
+
+
+def test_the_fast_path_reads_its_headers_in_any_case_and_the_first_of_a_repeat(emulator, hello):
+    """It keeps only the headers it needs, by lower-cased name: as aiohttp's case-blind get gives them."""
+    name, qualifier = hello
+    path = f"/2015-03-31/functions/{name}/invocations?Qualifier={qualifier}"
+    connection = http.client.HTTPConnection(*_address(emulator.url), timeout=30)
+    answers = []
+    for headers in (
+        [("x-amz-log-type", "Tail"), ("X-AMZ-INVOCATION-TYPE", "RequestResponse")],
+        [("X-Amz-Invocation-Type", "DryRun"), ("x-amz-invocation-type", "RequestResponse")],
+    ):
+        connection.putrequest("POST", path, skip_accept_encoding=True)
+        for key, value in [*headers, ("Content-Length", "2")]:
+            connection.putheader(key, value)
+        connection.endheaders(b"{}")
+        response = connection.getresponse()
+        answers.append((response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()))
+    (tail_status, tail_headers, _), (dry_status, dry_headers, dry_body) = answers
+    assert tail_status == 200 and "x-amz-log-result" in tail_headers and "server" not in tail_headers
+    assert (dry_status, dry_body) == (204, b"") and "server" not in dry_headers
+
+
+def test_a_payload_is_checked_again_after_the_same_payload_passed(emulator, hello):
+    """Repeats of the last valid payload skip the parse; anything else is parsed, and refused if not JSON."""
+    name, qualifier = hello
+    with socket.create_connection(_address(emulator.url), timeout=30) as sock:
+        stream = sock.makefile("rb")
+        valid, broken = json.dumps({"n": 1}).encode(), b'{"n": 1'
+        for body in (valid, valid, broken, valid):
+            sock.sendall(
+                f"POST /2015-03-31/functions/{name}/invocations?Qualifier={qualifier} HTTP/1.1\r\n"
+                f"Host: 127.0.0.1\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+        answers = _read_responses(stream, 4)
+    assert [status for status, _, _ in answers] == [200, 200, 400, 200]
+    assert answers[2][1]["x-amzn-errortype"] == "InvalidRequestContentException"
+    assert json.loads(answers[3][2])["echo"] == {"n": 1}

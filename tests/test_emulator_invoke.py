@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -271,3 +272,17 @@ def test_a_weighted_alias_splits_traffic_and_names_the_version_that_ran(own_emul
     share = ran[v2.version] / 300
     # Binomial(300, 0.3): sd 0.026; 0.18..0.42 is more than 4 sd either side.
     assert 0.18 < share < 0.42 and set(ran) == {v1.version, v2.version}
+
+
+def test_request_ids_are_distinct_version_4_uuids(lambda_client, deploy):
+    """As str(uuid.uuid4()) makes them (the emulator formats them itself, from os.urandom)."""
+    spec, (variant,) = deploy("hello")
+    ids = [
+        invoke(lambda_client, spec.name, Qualifier=variant.name)[0]["ResponseMetadata"]["RequestId"] for _ in range(5)
+    ]
+    queued = lambda_client.invoke(FunctionName=spec.name, Qualifier=variant.name, InvocationType="Event", Payload=b"{}")
+    ids.append(queued["ResponseMetadata"]["RequestId"])
+    for request_id in ids:
+        parsed = uuid.UUID(request_id)
+        assert str(parsed) == request_id and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    assert len(set(ids)) == len(ids)

@@ -12,7 +12,6 @@ A throttled invoke never runs the function: it gets 429 TooManyRequestsException
 
 from __future__ import annotations
 
-import collections
 import time
 from dataclasses import dataclass, field
 
@@ -53,7 +52,8 @@ class ConcurrencyGate:
         self.account_limit = account_limit
         self.scale_burst = scale_burst  # None: the scaling rate is not modelled
         self.reserved: dict[str, int] = {}
-        self.in_flight: collections.Counter[str] = collections.Counter()
+        self.in_flight: dict[str, int] = {}  # by function; a function with none has no entry
+        self.in_flight_total = 0  # kept as it changes: admit, on every invoke, needs no sum while nothing is reserved
         self._buckets: dict[str, ScalingBucket] = {}
 
     @property
@@ -61,21 +61,32 @@ class ConcurrencyGate:
         return self.account_limit - sum(self.reserved.values())
 
     def _unreserved_in_flight(self) -> int:
-        return sum(n for name, n in self.in_flight.items() if name not in self.reserved)
+        reserved = self.reserved
+        if not reserved:
+            return self.in_flight_total
+        return sum(n for name, n in self.in_flight.items() if name not in reserved)
 
     def admit(self, name: str) -> None:
         """Count one invocation in, or raise the throttle Lambda would answer with."""
+        in_flight = self.in_flight
         if name in self.reserved:
-            if self.in_flight[name] >= self.reserved[name]:
+            if in_flight.get(name, 0) >= self.reserved[name]:
                 raise throttle("ReservedFunctionConcurrentInvocationLimitExceeded")
         elif self._unreserved_in_flight() >= self.unreserved_limit:
             raise throttle("ConcurrentInvocationLimitExceeded")
-        self.in_flight[name] += 1
+        in_flight[name] = in_flight.get(name, 0) + 1
+        self.in_flight_total += 1
 
     def release(self, name: str) -> None:
-        self.in_flight[name] -= 1
-        if self.in_flight[name] <= 0:
-            del self.in_flight[name]
+        in_flight = self.in_flight
+        count = in_flight.get(name, 0)
+        if count > 1:
+            in_flight[name] = count - 1
+        elif count:
+            del in_flight[name]
+        else:
+            return  # none in flight: nothing to release
+        self.in_flight_total -= 1
 
     def new_environment(self, name: str) -> None:
         """Take one unit of the function's scaling rate for a new environment, or throttle."""

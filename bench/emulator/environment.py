@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..awsfacts import vcpus_for
 from . import launch, runtime_view, sandbox, schedstat
 from .cgroups import EnvironmentGroups
 from .launch import RUNTIME_ENTRY, is_python
@@ -119,6 +120,7 @@ class ExecutionEnvironment:
         self.watchdog = watchdog
         self.init_timeout_s = init_timeout_s
         self.version = version
+        self.share = vcpus_for(version.memory_mb)  # the CPU share Lambda gives its memory size
         self.cpu_mode = cpu_mode
         self.init_type = init_type
         self.groups = groups
@@ -220,10 +222,12 @@ class ExecutionEnvironment:
                 return schedstat.Reading.between(*invocation.outside)
             return None
         # One read is all a warm invoke needs: the line was written before the answer was posted.
-        with contextlib.suppress(BlockingIOError, OSError):
+        try:
             while len(chunk := os.read(self._meter_fd, 65536)) == 65536:
                 self._meter_lines += chunk
             self._meter_lines += chunk
+        except OSError:  # BlockingIOError among them: nothing more to read
+            pass
         complete, _, self._meter_lines = self._meter_lines.rpartition(b"\n")
         return schedstat.find_reading(complete, invocation.request_id)
 

@@ -42,6 +42,23 @@ FAST_BODY_MAX = 256 * 1024
 # Stop reading a connection that sends this much ahead of the answer it waits for.
 BUFFER_MAX = 2 * FAST_BODY_MAX
 REASONS = {status.value: status.phrase.encode() for status in http.HTTPStatus}
+# The only headers the fast path reads (lower-cased name -> its key in InvokeCall.headers): the
+# framing ones, to know whether the request is one for it, and the Invoke API's own. Every other
+# header is skipped at the cost of a length test, not decoded and kept.
+WANTED_HEADERS = {
+    name.encode(): name
+    for name in (
+        "content-length",
+        "transfer-encoding",
+        "expect",
+        "x-amz-invocation-type",
+        "x-amz-client-context",
+        "x-amz-log-type",
+    )
+}
+WANTED_LENGTHS = frozenset(len(name) for name in WANTED_HEADERS)
+# The path's function name and query, decoded, by their raw bytes: a load test sends the same few.
+TARGETS_KEPT = 256
 
 
 class FrontDoor:
@@ -53,6 +70,7 @@ class FrontDoor:
         self.connections: set[FrontConnection] = set()
         self._server: asyncio.AbstractServer | None = None
         self._date = (0, b"")
+        self._targets: dict[bytes, tuple[str, str | None] | None] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self, host: str, port: int) -> int:
@@ -71,6 +89,18 @@ class FrontDoor:
             await asyncio.wait(busy, timeout=timeout_s)
         for connection in list(self.connections):
             connection.close()
+
+    def target(self, request_line: bytes) -> tuple[str, str | None] | None:
+        """An Invoke's (function name, Qualifier) from its request line, decoded; None for any other
+        request. Kept by line: a load test sends the same few, and decoding them is most of this."""
+        try:
+            return self._targets[request_line]
+        except KeyError:
+            known = _target(request_line)
+        if len(self._targets) >= TARGETS_KEPT:
+            self._targets.clear()
+        self._targets[request_line] = known
+        return known
 
     def date(self) -> bytes:
         """The Date header's value, made once a second."""
@@ -120,8 +150,10 @@ class FrontConnection(asyncio.Protocol):
 
     # ---- httptools' callbacks -----------------------------------------------------------------------
     def on_header(self, name: bytes, value: bytes) -> None:
-        # The first of a repeated header, as aiohttp's headers.get gives it.
-        self.headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+        if len(name) in WANTED_LENGTHS:
+            key = WANTED_HEADERS.get(name.lower())
+            if key is not None and key not in self.headers:  # the first of a repeated header, as aiohttp's get
+                self.headers[key] = value.decode("latin-1")
 
     def on_message_complete(self) -> None:
         self.complete = True
@@ -138,23 +170,20 @@ class FrontConnection(asyncio.Protocol):
                     if len(buffer) >= MAX_HEAD:
                         self._hand_over()
                     return
-                line = INVOKE_LINE.fullmatch(buffer, 0, line_end)
-                name = _function_name(line)
-                if name is None or not self._read_head(head_end + 4):
+                target = self.door.target(bytes(buffer[:line_end]))
+                if target is None or not self._read_head(head_end + 4):
                     self._hand_over()  # for aiohttp to answer, whatever the request is
                     return
-                assert line is not None, "it has a name"
-                query = line[2].decode("latin-1") if line[2] else ""
-                self.call = InvokeCall(name, _qualifier(query) if query else None, _Headers(self.headers))
+                self.call = InvokeCall(target[0], target[1], self.headers)
             if len(buffer) < self.total:
                 return  # the rest of the body is on its way
-            if self.total > self.head_end:
+            payload = bytes(buffer[self.head_end : self.total])
+            if payload:
                 try:
-                    self.parser.feed_data(bytes(buffer[self.head_end : self.total]))
+                    self.parser.feed_data(payload)
                 except httptools.HttpParserError:
                     self._refuse_malformed()
                     return
-            payload = bytes(buffer[self.head_end : self.total])
             del buffer[: self.total]
             self.total = 0
             if not self.complete or self.call is None:  # cannot be, with a Content-Length body read whole
@@ -204,16 +233,26 @@ class FrontConnection(asyncio.Protocol):
         if transport is None:
             return  # the client went away; the invocation ran anyway
         status, headers, body = answer
-        head = [b"HTTP/1.1 %d %s\r\nDate: %s\r\n" % (status, REASONS.get(status, b""), self.door.date())]
-        if status != 204:
-            if body:
-                head.append(b"Content-Type: application/json\r\n")
-            head.append(b"Content-Length: %d\r\n" % len(body))
-        head += [f"{name}: {value}\r\n".encode() for name, value in headers.items()]
-        if not keep_alive:
-            head.append(b"Connection: close\r\n")
-        head.append(b"\r\n")
-        transport.write(b"".join(head) + body)
+        if status == 204:
+            framing = b""
+        elif body:
+            framing = b"Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
+        else:
+            framing = b"Content-Length: 0\r\n"
+        fields = "".join([f"{name}: {value}\r\n" for name, value in headers.items()]).encode()
+        # One write, one system call: the head and the body together.
+        transport.write(
+            b"HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%s\r\n%s"
+            % (
+                status,
+                REASONS.get(status, b""),
+                self.door.date(),
+                framing,
+                fields,
+                b"" if keep_alive else b"Connection: close\r\n",
+                body,
+            )
+        )
         if not keep_alive:
             transport.close()
             self.transport = None
@@ -239,20 +278,17 @@ class FrontConnection(asyncio.Protocol):
             handler.data_received(data)
 
 
-class _Headers(dict):
-    """Request headers by lower-cased name, looked up by any case (aiohttp's headers are case-blind)."""
-
-    def get(self, name, default=None):
-        return super().get(name.lower(), default)
-
-
-def _function_name(line: re.Match[bytes] | None) -> str | None:
-    """The Invoke path's {name}, decoded; None for a name aiohttp's route would not match ("/", "{"
-    or "}" in it, once decoded): refusing it is aiohttp's."""
+def _target(request_line: bytes) -> tuple[str, str | None] | None:
+    """The Invoke path's {name} and first Qualifier, decoded; None for any other request, and for a
+    name aiohttp's route would not match ("/", "{" or "}" in it, once decoded): refusing it is aiohttp's."""
+    line = INVOKE_LINE.fullmatch(request_line)
     if line is None:
         return None
     name = unquote(line[1].decode("latin-1"))
-    return None if "/" in name or "{" in name or "}" in name else name
+    if "/" in name or "{" in name or "}" in name:
+        return None
+    query = line[2].decode("latin-1") if line[2] else ""
+    return name, _qualifier(query) if query else None
 
 
 def _qualifier(query: str) -> str | None:

@@ -24,7 +24,6 @@ import asyncio
 import base64
 import json
 import random
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -35,7 +34,7 @@ from ..awsfacts import LOG_TAIL_BYTES, RESPONSE_LIMIT_BYTES
 from ..awsfacts import SYNC_PAYLOAD_LIMIT_BYTES as SYNC_PAYLOAD_LIMIT
 from . import logformat
 from .apierrors import LambdaApiError, invalid, read_body, too_large, unparsable
-from .pool import EnvironmentPool
+from .pool import EnvironmentPool, new_request_id
 from .registry import FunctionVersion, Registry, split_function_name
 
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
@@ -68,13 +67,15 @@ def _check_json(payload: bytes) -> None:
         raise unparsable(f"Could not parse payload into json: {err}") from None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs 3x, once per invoke
 class InvokeCall:
     """What an Invoke request asks, as the path, the query and the headers say it."""
 
     function_name: str  # the path's {name}: a name, name:qualifier, or an ARN
     qualifier: str | None  # ?Qualifier=
-    headers: Mapping[str, str]  # case-insensitive lookups of the X-Amz-* headers
+    # The X-Amz-* headers, looked up by lower-cased name: aiohttp's headers are case-blind, and the
+    # front door's keep only the headers it needs, under lower-cased names.
+    headers: Mapping[str, str]
 
 
 # An answer: status, headers, body.
@@ -95,6 +96,9 @@ class InvokeApi:
         self.settings = settings
         self.rng = random.Random(settings.seed)
         self._background: set[asyncio.Task] = set()
+        # The last payload found to be JSON: a load test sends the same payload again and again, and
+        # comparing bytes costs less than parsing them (bytes that parsed once always parse).
+        self._last_valid = b""
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/2015-03-31/functions/{name}/invocations", self.invoke)]
@@ -108,40 +112,40 @@ class InvokeApi:
         return web.Response(status=status, headers=headers)
 
     async def answer(
-        self, call: InvokeCall, payload_of: Callable[[str], Awaitable[bytes]], shield: bool = True
+        self, call: InvokeCall, payload_of: Callable[[str], Awaitable[bytes] | bytes], shield: bool = True
     ) -> Answer:
-        """Invoke as Lambda answers it; ``payload_of(invocation_type)`` reads and checks the payload.
-        A LambdaApiError is the caller's to answer. ``shield``: as EnvironmentPool.invoke's."""
+        """Invoke as Lambda answers it; ``payload_of(invocation_type)`` reads and checks the payload
+        (or gives it at once, checked already: no coroutine to make and await). A LambdaApiError is
+        the caller's to answer. ``shield``: as EnvironmentPool.invoke's."""
         name, qualifier = split_function_name(call.function_name)
         qualifier = call.qualifier or qualifier
         version = self.registry.get(name).route(qualifier, self.rng)
-        invocation_type = call.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+        invocation_type = call.headers.get("x-amz-invocation-type", "RequestResponse")
         if invocation_type not in INVOCATION_TYPES:
             raise invalid(f"X-Amz-Invocation-Type {invocation_type!r}: must be one of {INVOCATION_TYPES}")
-        payload = await payload_of(invocation_type)
+        read = payload_of(invocation_type)
+        payload = read if isinstance(read, bytes) else await read
         headers = {"X-Amz-Executed-Version": version.version}
         if invocation_type == "DryRun":
             return 204, headers, b""
-        client_context = call.headers.get("X-Amz-Client-Context")
+        client_context = call.headers.get("x-amz-client-context")
         if invocation_type == "Event":
-            request_id = str(uuid.uuid4())
+            request_id = new_request_id()
             self._spawn(self._run_event(version, payload, client_context, request_id))
             return 202, {**headers, "x-amzn-RequestId": request_id}, b""
         outcome = await self.pool.invoke(version, payload, client_context, shield=shield)
-        headers.update(
-            {
-                "x-amzn-RequestId": outcome.request_id,
-                "X-Amz-Executed-Version": outcome.version,
-                INIT_TYPE_HEADER: outcome.init_type,
-            }
-        )
+        headers = {
+            "X-Amz-Executed-Version": outcome.version,
+            "x-amzn-RequestId": outcome.request_id,
+            INIT_TYPE_HEADER: outcome.init_type,
+        }
         body, function_error = outcome.body, outcome.function_error
         if len(body) > RESPONSE_LIMIT_BYTES:
             # Lambda answers 200 with the function error; the invocation itself ran and was billed.
             body, function_error = RESPONSE_TOO_LARGE, True
         if function_error:
             headers["X-Amz-Function-Error"] = "Unhandled"
-        if call.headers.get("X-Amz-Log-Type") == "Tail":
+        if call.headers.get("x-amz-log-type") == "Tail":
             tail = logformat.tail(outcome.log_lines, LOG_TAIL_BYTES)
             headers["X-Amz-Log-Result"] = base64.b64encode(tail).decode()
         return 200, headers, body
@@ -164,23 +168,30 @@ class InvokeApi:
         message = f"{size} byte payload is too large for the Event invocation type (limit {limit} bytes)"
         return LambdaApiError(413, "RequestEntityTooLargeException", message)
 
-    async def checked_payload(self, payload: bytes, invocation_type: str) -> bytes:
-        """A payload read whole already (the front door's): held to the limits ``_payload`` holds it to."""
+    def checked_payload(self, payload: bytes, invocation_type: str) -> Awaitable[bytes] | bytes:
+        """A payload read whole already (the front door's): held to the limits ``_payload`` holds it to.
+        Checked at once unless it is large enough for a thread to parse it (then: a coroutine)."""
         if invocation_type != "Event":
             if len(payload) > SYNC_PAYLOAD_LIMIT:
                 raise too_large(SYNC_PAYLOAD_LIMIT, "InvokeFunction")
         elif len(payload) > self.settings.async_payload_limit:
             raise self._event_too_large(len(payload))
-        return await self.checked(payload)
+        if len(payload) > PARSE_IN_THREAD_BYTES:
+            return self.checked(payload)
+        return self._checked_here(payload)
 
-    @staticmethod
-    async def checked(payload: bytes) -> bytes:
+    async def checked(self, payload: bytes) -> bytes:
         """``payload``, once it is known to be JSON."""
-        if payload:  # an empty payload is allowed: the handler gets {}
-            if len(payload) > PARSE_IN_THREAD_BYTES:
-                await asyncio.to_thread(_check_json, payload)
-            else:
-                _check_json(payload)
+        if len(payload) > PARSE_IN_THREAD_BYTES:
+            await asyncio.to_thread(_check_json, payload)
+            return payload
+        return self._checked_here(payload)
+
+    def _checked_here(self, payload: bytes) -> bytes:
+        """``checked``, on the event loop, for a payload small enough to parse here."""
+        if payload and payload != self._last_valid:  # an empty payload is allowed: the handler gets {}
+            _check_json(payload)
+            self._last_valid = payload
         return payload
 
     def _spawn(self, coroutine) -> None:

@@ -36,21 +36,20 @@ def report_line(
     status: str | None = None,
     error_type: str | None = None,
 ) -> str:
-    fields = [
-        f"REPORT RequestId: {request_id}",
-        f"Duration: {duration_ms:.2f} ms",
-        f"Billed Duration: {billed_ms(duration_ms, init_ms)} ms",
-        f"Memory Size: {memory_mb} MB",
-        f"Max Memory Used: {max_memory_mb} MB",
-    ]
+    # One string, not a list of fields joined: this is made on every invoke.
+    line = (
+        f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms"
+        f"\tBilled Duration: {billed_ms(duration_ms, init_ms)} ms\tMemory Size: {memory_mb} MB"
+        f"\tMax Memory Used: {max_memory_mb} MB"
+    )
     if init_ms is not None:
-        fields.append(f"Init Duration: {init_ms:.2f} ms")
+        line += f"\tInit Duration: {init_ms:.2f} ms"
     if status:
         # Lambda appends these after a timeout or a crashed runtime.
-        fields.append(f"Status: {status}")
+        line += f"\tStatus: {status}"
         if error_type:
-            fields.append(f"Error Type: {error_type}")
-    return "\t".join(fields)
+            line += f"\tError Type: {error_type}"
+    return line
 
 
 def timeout_line(request_id: str, timeout_s: float) -> str:

@@ -56,11 +56,10 @@ def group_name(function: str) -> str:
     return f"/aws/lambda/{function}"
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-@dataclass(frozen=True, slots=True)
+# Not frozen, though nothing changes an event once stored: a frozen dataclass's __init__ sets each
+# field through object.__setattr__, four times the cost of a plain one, and three events are made
+# per invoke (START, END, REPORT; issue 15).
+@dataclass(slots=True)
 class LogEvent:
     event_id: int
     timestamp: int
@@ -97,20 +96,17 @@ class LogGroup:
         self.stored_bytes = 0  # CloudWatch's measure of what the group holds
         self.memory = 0  # what its events cost this process (LogStore's budget)
 
-    def append(self, event: LogEvent) -> None:
-        self.events.append(event)
-        self.stored_bytes += event.size + LOG_EVENT_OVERHEAD_BYTES
-        self.memory += event.memory
-        self.last_timestamp = event.timestamp
-        self.last_event_id = event.event_id
-        stream = self.streams.get(event.stream)
+    def appended(self, stream_name: str, timestamp: int, last_event_id: int) -> None:
+        """Events of ``stream_name`` were appended to ``events``, the last of them ``last_event_id``,
+        all at ``timestamp`` (LogStore.put_lines counts their bytes as it appends them)."""
+        self.last_timestamp = timestamp
+        self.last_event_id = last_event_id
+        stream = self.streams.get(stream_name)
         if stream is None:
-            self.streams[event.stream] = LogStream(
-                event.stream, self.name, event.timestamp, event.timestamp, event.timestamp, event.ingestion_time
-            )
+            self.streams[stream_name] = LogStream(stream_name, self.name, timestamp, timestamp, timestamp, timestamp)
             return
-        stream.last_event_timestamp = event.timestamp
-        stream.last_ingestion_time = event.ingestion_time
+        stream.last_event_timestamp = timestamp
+        stream.last_ingestion_time = timestamp
 
     def drop_oldest(self) -> int:
         """Forget the oldest event; returns the memory it held."""
@@ -184,29 +180,45 @@ class LogStore:
         self.memory = 0
         self._last_event_id = 0
 
+    # group_name(function), inline in these two: they run for every line of every invocation.
     def __call__(self, function: str, stream: str, message: str) -> None:
-        self.put(group_name(function), stream, message)
+        self.put_lines(f"/aws/lambda/{function}", stream, (message,))
+
+    def lines(self, function: str, stream: str, messages: tuple[str, ...]) -> None:
+        """Several lines of a function's log at once, in order (END and REPORT: one call, not two)."""
+        self.put_lines(f"/aws/lambda/{function}", stream, messages)
 
     def put(self, name: str, stream: str, message: str) -> None:
         """Append a line to any log group (API Gateway's access logs use their own groups)."""
+        self.put_lines(name, stream, (message,))
+
+    def put_lines(self, name: str, stream: str, messages: tuple[str, ...]) -> None:
+        """Append lines to any log group, in order, with one timestamp."""
         group = self.groups.get(name)
-        now = _now_ms()
+        now = time.time_ns() // 1_000_000
         if group is None:
             group = self.groups[name] = LogGroup(name, now)
         # The wall clock can step back; clamping keeps a group in time order, which queries bisect on.
         timestamp = now if now > group.last_timestamp else group.last_timestamp
-        # split_message's own first test, here: nearly every line is one event, and this runs per line.
-        pieces = (message,) if len(message) * 4 <= EVENT_MESSAGE_MAX_BYTES else split_message(message)
         events, kept = group.events, self.events_kept
-        for piece in pieces:
-            self._last_event_id += 1
-            size = len(piece) if piece.isascii() else len(piece.encode("utf-8", "surrogatepass"))
-            if len(events) >= kept:
-                self.memory -= group.drop_oldest()
-            group.append(LogEvent(self._last_event_id, timestamp, timestamp, stream, piece, size))
-            self.memory += size + EVENT_MEMORY_BYTES
-        if self.memory > self.bytes_kept:
-            self._evict()
+        # Each event's bytes are counted here as it is appended, not by a method per event: this runs
+        # for every line (three per invoke at least).
+        for message in messages:
+            # split_message's own first test, here: nearly every line is one event, and this runs per line.
+            pieces = (message,) if len(message) * 4 <= EVENT_MESSAGE_MAX_BYTES else split_message(message)
+            for piece in pieces:
+                self._last_event_id += 1
+                size = len(piece) if piece.isascii() else len(piece.encode("utf-8", "surrogatepass"))
+                if len(events) >= kept:
+                    self.memory -= group.drop_oldest()
+                events.append(LogEvent(self._last_event_id, timestamp, timestamp, stream, piece, size))
+                group.stored_bytes += size + LOG_EVENT_OVERHEAD_BYTES
+                group.memory += size + EVENT_MEMORY_BYTES
+                self.memory += size + EVENT_MEMORY_BYTES
+            if self.memory > self.bytes_kept:
+                self._evict()
+        if messages:
+            group.appended(stream, timestamp, self._last_event_id)
 
     def _evict(self) -> None:
         """Back under the byte budget: the group holding the most gives up its oldest events."""

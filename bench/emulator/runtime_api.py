@@ -67,6 +67,8 @@ ROUTES = {  # the path after /TOKEN/2018-06-01/runtime/ -> (method, route)
     (b"init", b"error"): (b"POST", INIT_ERROR),
 }
 PER_REQUEST = {b"response": RESPONSE, b"error": ERROR}  # invocation/{request_id}/...
+NEXT_PATH, INVOCATION_PATH, RESPONSE_PATH = b"invocation/next", b"invocation/", b"/response"
+INVOCATION_LENGTH, RESPONSE_LENGTH = len(INVOCATION_PATH), len(RESPONSE_PATH)
 
 
 class RuntimeApi:
@@ -99,17 +101,16 @@ class RuntimeApi:
 
 
 class _Request:
-    __slots__ = ("route", "request_id", "status", "allow", "body", "size", "error_type", "keep_alive")
-
-    def __init__(self) -> None:
-        self.route: str | None = None
-        self.request_id = ""
-        self.status = 0  # an answer decided before the body is read (403, 404, 405), else 0
-        self.allow = b""  # the method the path takes, for a 405
-        self.body: list[bytes] = []
-        self.size = 0
-        self.error_type: str | None = None
-        self.keep_alive = True
+    # Defaults on the class, no __init__: one of these is made per request (two per invoke), and
+    # a request sets only what differs.
+    route: str | None = None
+    request_id = ""
+    status = 0  # an answer decided before the body is read (403, 404, 405), else 0
+    allow = b""  # the method the path takes, for a 405
+    body: list[bytes] | None = None  # made at its first piece
+    size = 0
+    error_type: str | None = None
+    keep_alive = True
 
 
 class RuntimeConnection(asyncio.Protocol):
@@ -118,6 +119,8 @@ class RuntimeConnection(asyncio.Protocol):
     def __init__(self, env: ExecutionEnvironment, token: bytes, connections: set[RuntimeConnection]) -> None:
         self.env = env
         self.token = token
+        self.prefix = b"/" + token + API
+        self.prefix_length = len(self.prefix)
         self.connections = connections
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)
@@ -190,7 +193,11 @@ class RuntimeConnection(asyncio.Protocol):
         limit = RESPONSE_LIMIT_BYTES + 1 if request.route == RESPONSE else BODY_LIMIT
         room = limit - request.size
         if room > 0:
-            request.body.append(body[:room] if len(body) > room else body)
+            piece = body[:room] if len(body) > room else body
+            if request.body is None:
+                request.body = [piece]
+            else:
+                request.body.append(piece)
         request.size += len(body)
 
     def on_message_complete(self) -> None:
@@ -201,6 +208,22 @@ class RuntimeConnection(asyncio.Protocol):
 
     # ---- routing and answers ----------------------------------------------------------------------
     def _route(self, request: _Request, method: bytes, path: bytes) -> None:
+        # The two requests of every warm invoke, when all is in order: /next, and the answer.
+        # (The token is compared in constant time here too: the whole prefix that holds it is.)
+        skip = self.prefix_length
+        if hmac.compare_digest(path[:skip], self.prefix):
+            rest = path[skip:]
+            if rest == NEXT_PATH:
+                if method == b"GET":
+                    request.route = NEXT
+                    return
+            elif rest.startswith(INVOCATION_PATH) and rest.endswith(RESPONSE_PATH) and method == b"POST":
+                request_id = rest[INVOCATION_LENGTH:-RESPONSE_LENGTH]
+                if request_id and b"/" not in request_id:
+                    request.route = RESPONSE
+                    request.request_id = unquote(request_id.decode("utf-8", "replace"))
+                    return
+        # Anything else, refusals included, the long way.
         token, _, rest = path[1:].partition(b"/")
         if not path.startswith(b"/") or not rest.startswith(API[1:]):
             request.status = 404
@@ -236,7 +259,7 @@ class RuntimeConnection(asyncio.Protocol):
         if request.status:
             refusal = _error(REASONS[request.status].decode().replace(" ", ""), "Runtime API request refused")
             return _response(request.status, refusal, b"Allow: %s\r\n" % request.allow if request.allow else b"")
-        body = b"".join(request.body)
+        body = b"".join(request.body) if request.body is not None else b""
         if request.size > (RESPONSE_LIMIT_BYTES if request.route == RESPONSE else BODY_LIMIT):
             if request.route != RESPONSE:
                 return _response(413, _error("RequestEntityTooLarge", "Request body too large"))
