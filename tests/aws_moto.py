@@ -148,6 +148,23 @@ def run_killed_mid_load(folder: Path, env: dict[str, str], within_s: float) -> P
     return run_dir
 
 
+def run_interrupted_mid_load(folder: Path, env: dict[str, str], within_s: float) -> tuple[int, str, str]:
+    """Start `lambench run --yes` in folder, Ctrl-C it once its users are invoking (a record is
+    stored), and return its exit code, stdout and stderr."""
+    from proc_helpers import eventually
+
+    command = [sys.executable, "-m", "bench", "run", "--yes"]
+    process = subprocess.Popen(command, cwd=folder, env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert eventually(lambda: recorded(folder / "reports"), within_s)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    return process.returncode, out, err
+
+
 def journal_lines(run_dir: Path) -> list[dict[str, Any]]:
     path = run_dir / "journal.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []

@@ -25,9 +25,6 @@ What moto cannot show:
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -43,11 +40,10 @@ from aws_moto import (
     lambench,
     moto_server,
     no_execute_api_env,
-    recorded,
     run_dirs,
+    run_interrupted_mid_load,
     run_killed_mid_load,
 )
-from proc_helpers import eventually
 
 from bench.collect.store import read_records
 
@@ -221,16 +217,8 @@ def test_users_function_without_its_api_url_is_refused_before_anything(moto_url,
 def test_ctrl_c_mid_run_removes_the_apis_on_the_way_out(moto_url, tmp_path):
     before = everything(moto_url)
     (tmp_path / "bench.toml").write_text(config_text(tmp_path / "reports", run_time_s=600, paths=GATEWAYS))
-    command = [sys.executable, "-m", "bench", "run", "--yes"]
-    process = subprocess.Popen(command, cwd=tmp_path, env=no_execute_api_env(moto_url), stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    try:
-        assert eventually(lambda: recorded(tmp_path / "reports"), 90)
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=120)
-    finally:
-        process.kill()
-    assert process.returncode == 130, out[-2000:] + err[-2000:]
+    code, out, err = run_interrupted_mid_load(tmp_path, no_execute_api_env(moto_url), 90)
+    assert code == 130, out[-2000:] + err[-2000:]
     assert "removed: HTTP API" in out and "removed: REST API" in out
     assert "report:" in out  # what was measured before the stop is reported
     assert everything(moto_url) == before

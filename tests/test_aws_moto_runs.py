@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import pty
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -33,11 +32,10 @@ from aws_moto import (
     journal_lines,
     lambench,
     moto_server,
-    recorded,
     run_dirs,
+    run_interrupted_mid_load,
     run_killed_mid_load,
 )
-from proc_helpers import eventually
 
 OTHERS = "someone-elses"
 
@@ -106,16 +104,8 @@ def test_ctrl_c_mid_run_tears_down_on_the_way_out(moto_url, tmp_path):
     the load's try block is another matter: see the report of this change)."""
     before = account(moto_url)
     (tmp_path / "bench.toml").write_text(config_text(tmp_path / "reports", run_time_s=600))
-    command = [sys.executable, "-m", "bench", "run", "--yes"]
-    process = subprocess.Popen(command, cwd=tmp_path, env=aws_env(moto_url), stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    try:
-        assert eventually(lambda: recorded(tmp_path / "reports"), 60)
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=120)
-    finally:
-        process.kill()
-    assert process.returncode == 130, out[-2000:] + err[-2000:]
+    code, out, err = run_interrupted_mid_load(tmp_path, aws_env(moto_url), 60)
+    assert code == 130, out[-2000:] + err[-2000:]
     assert "removed: function lambench-moto" in out
     assert account(moto_url) == before
 
