@@ -69,8 +69,9 @@ def test_no_credentials_fail_in_one_line_within_5_s_even_if_instance_metadata_ha
     assert len(held) * METADATA_TIMEOUT_S < 5
 
 
-def record(variant: str, status: str = "ok", billed_ms: int | None = None, client_ms: float = 10.4):
-    return InvocationRecord(run_id="r", variant=variant, path="direct", t_start_ns=1, client_ms=client_ms,
+def record(variant: str, status: str = "ok", billed_ms: int | None = None, client_ms: float = 10.4,
+           path: str = "direct"):  # fmt: skip
+    return InvocationRecord(run_id="r", variant=variant, path=path, t_start_ns=1, client_ms=client_ms,
                             status=status, billed_ms=billed_ms)  # fmt: skip
 
 
@@ -89,3 +90,17 @@ def test_spend_prices_billed_records_their_latency_when_unbilled_and_throttles_a
     assert Budget(max_invocations=4).reached(spend) is None
     assert Budget(max_usd=expected * 1.01).reached(spend) is None
     assert "reached --max-usd" in str(Budget(max_usd=expected * 0.99).reached(spend))
+
+
+def test_spend_adds_api_gateways_price_for_each_request_that_reached_it(tmp_path):
+    path = tmp_path / "records.sqlite"
+    with RecordStore(path) as store:
+        store.add(record("mem-1024", billed_ms=100, path="apigw-http"))
+        store.add(record("mem-1024", status="transport_error", path="apigw-http"))  # never reached it
+        store.add(record("mem-1024", status="throttled", path="apigw-rest"))  # the gateway received it
+        store.flush()
+    spend = spend_of(path, {"mem-1024": 1024}, "x86_64", "eu-west-1")
+    lambda_usd = 2 * 0.20 / 1e6 + (100 + 11) / 1000 * 0.0000166667
+    gateway_usd = 1.11 / 1e6 + 3.50 / 1e6  # eu-west-1: HTTP API $1.11, REST API $3.50 per million
+    assert abs(spend.usd - (lambda_usd + gateway_usd)) < 1e-12
+    assert spend.prices == "eu-west-1 prices"

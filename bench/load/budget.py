@@ -2,7 +2,8 @@
 
 The estimate is the live cost of the records: the run's store (flushed by the collector at
 least once a second) is read every ``poll_s``, and each record is priced as the analysis prices
-it (bench/analysis/cost.py: billed GB-seconds at the first tier, plus the request charge, in
+it (bench/analysis/cost.py: billed GB-seconds at the first tier, plus the request charge, plus
+API Gateway's request price for a call through a gateway that reached it, in
 the run's region: the one given, else the one run.json, written before the load starts, records
 beside the store; the stop names whose prices, us-east-1's when there is none). A
 record without a REPORT line yet (no billed duration) is priced at its client latency rounded
@@ -62,11 +63,12 @@ class Spend:
 
 
 _SPEND_SQL = """
-SELECT variant, memory_mb, COUNT(*),
+SELECT variant, memory_mb, path, COUNT(*),
        SUM(CASE WHEN status = 'throttled' THEN 0 ELSE 1 END),
        SUM(CASE WHEN status = 'throttled' THEN 0
-                ELSE COALESCE(billed_ms, CAST(client_ms AS INTEGER) + 1) + COALESCE(billed_restore_ms, 0) END)
-FROM invocations GROUP BY variant, memory_mb
+                ELSE COALESCE(billed_ms, CAST(client_ms AS INTEGER) + 1) + COALESCE(billed_restore_ms, 0) END),
+       SUM(CASE WHEN status = 'transport_error' THEN 0 ELSE 1 END)
+FROM invocations GROUP BY variant, memory_mb, path
 """
 
 
@@ -76,17 +78,22 @@ def spend_of(
     """The invocations recorded so far in ``records_path`` and their estimated cost in USD, in ``region``'s prices."""
     request_usd = arch_prices(architecture, region).request_usd_per_million / 1e6
     rate = duration_rate(architecture, region=region)
-    invocations, usd = 0, 0.0
+    prices = prices_for(region)
+    invocations, usd, paths = 0, 0.0, {"direct"}
     conn = sqlite3.connect(f"file:{records_path}?mode=ro", uri=True)
     try:
         rows = conn.execute(_SPEND_SQL).fetchall()
     finally:
         conn.close()
-    for variant, memory_mb, count, billable, billed_ms in rows:
+    for variant, memory_mb, path, count, billable, billed_ms, reached in rows:
         memory = memory_mb or memory_by_variant.get(variant, 0)
         invocations += count
         usd += (billable or 0) * request_usd + gb_seconds(billed_ms or 0, memory) * rate
-    return Spend(invocations, usd, prices_for(region).statement(architecture, ["direct"], PER_CALL))
+        # The gateway bills every request it received, its own refusals and throttles included
+        # (an over-estimate for a budget is the safe side); a call that never reached it is free.
+        usd += (reached or 0) * prices.gateway_usd_per_million(path) / 1e6
+        paths.add(path)
+    return Spend(invocations, usd, prices.statement(architecture, sorted(paths), PER_CALL))
 
 
 def recorded_region(records_path: Path) -> str | None:
