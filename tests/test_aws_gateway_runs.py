@@ -153,6 +153,8 @@ def test_a_run_through_both_gateways_creates_the_apis_and_leaves_the_account_as_
     assert "none of" in info["unreached"]["apigw-rest"] and "ConnectionRefusedError" in info["unreached"]["apigw-rest"]
     unreached = [line for line in result.stdout.splitlines() if line.startswith("unreached ")]
     assert [line.split()[1] for line in unreached] == ["apigw-http:", "apigw-rest:"]
+    page = (run_dir / "report.html").read_text()
+    assert "Unreached" in page and page.index("Unreached") < page.index('id="facts"')  # at the top
     assert "join" not in info  # no call reached the function: nothing to join, nothing waited for
 
 

@@ -102,10 +102,22 @@ def _versions(info: Mapping[str, Any]) -> str:
 
 def context_facts(run_info: Mapping[str, Any], summary: RunSummary) -> list[tuple[str, str]]:
     """(label, text) for the top of the page: target, date, load, versions."""
-    return [
-        ("Target", _target(run_info)),
-        ("Run", f"{fmt_fact(run_info.get('run_id'))}, started {_when(run_info.get('started'))}"),
-        ("Load", _load(run_info, summary)),
-        ("Versions", _versions(run_info)),
-        ("Prices", summary.prices_statement),
-    ] + ([("Host", str(run_info["host_capacity"]))] if run_info.get("host_capacity") else [])
+    return (
+        [
+            ("Target", _target(run_info)),
+            ("Run", f"{fmt_fact(run_info.get('run_id'))}, started {_when(run_info.get('started'))}"),
+            ("Load", _load(run_info, summary)),
+            ("Versions", _versions(run_info)),
+            ("Prices", summary.prices_statement),
+        ]
+        + ([("Host", str(run_info["host_capacity"]))] if run_info.get("host_capacity") else [])
+        + _unreached(run_info)
+    )
+
+
+def _unreached(run_info: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A path none of whose calls reached the function, at the top: its table rows hold errors only."""
+    unreached = run_info.get("unreached")
+    if not isinstance(unreached, Mapping) or not unreached:
+        return []
+    return [("Unreached", "; ".join(f"{path}: {text}" for path, text in unreached.items()))]
