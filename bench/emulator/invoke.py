@@ -34,8 +34,9 @@ from ..awsfacts import LOG_TAIL_BYTES, RESPONSE_LIMIT_BYTES
 from ..awsfacts import SYNC_PAYLOAD_LIMIT_BYTES as SYNC_PAYLOAD_LIMIT
 from . import logformat
 from .apierrors import LambdaApiError, invalid, read_body, too_large, unparsable
-from .pool import EnvironmentPool, new_request_id
+from .pool import EnvironmentPool
 from .registry import FunctionVersion, Registry, split_function_name
+from .requestids import new_request_id
 
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 INIT_TYPE_HEADER = "X-Lambench-Initialization-Type"

@@ -40,6 +40,7 @@ from .concurrency import ConcurrencyGate
 from .environment import ExecutionEnvironment, InitFailure, Invocation, RuntimeAnswer
 from .logstore import LogStore
 from .registry import FunctionVersion
+from .requestids import new_request_id
 from .runtime_api import RuntimeApi
 
 ON_DEMAND = "on-demand"
@@ -61,31 +62,6 @@ class Outcome:
     init_type: str
     raw_duration_ms: float | None = None  # the emulator's own clock, contention and all
     contention_ms: float | None = None  # waiting for a CPU the quota allowed (None: not measured)
-
-
-# An RFC 4122 version 4 UUID's variant digit, from a random hex digit: its top two bits become 10.
-_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
-
-
-class _RequestIds:
-    """Request ids as str(uuid.uuid4()) makes them (122 random bits from os.urandom, version 4,
-    RFC 4122 variant), at a fifth of its cost: the random bytes are drawn 256 ids at a time (one
-    getrandom(2), not one per invoke) and formatted as text directly, without a UUID object."""
-
-    def __init__(self) -> None:
-        self._hex = ""
-        self._at = 0
-
-    def __call__(self) -> str:
-        at = self._at
-        if at >= len(self._hex):
-            self._hex, at = os.urandom(4096).hex(), 0
-        self._at = at + 32
-        h = self._hex[at : at + 32]
-        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
-
-
-new_request_id = _RequestIds()
 
 
 def pinned_cpus(text: str | None) -> tuple[int, ...] | None:
