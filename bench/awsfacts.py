@@ -204,6 +204,17 @@ POWER_TUNING_USD_PER_MS_128MB = 2.1e-9
 POWER_TUNING_ARM64_USD_PER_MS_128MB = 1.7e-9
 
 
+def lambda_log_group(function_name: str) -> str:
+    """Where Lambda writes a function's logs; created by its first invoke, kept after it is deleted."""
+    return f"/aws/lambda/{function_name}"
+
+
+def apigw_access_log_group(function_name: str) -> str:
+    """Where lambench's APIs (the emulator's fronts, ``deploy --target aws``) write their access
+    logs: the group the API Gateway log join reads unless it is given another."""
+    return f"/aws/apigateway/{function_name}"
+
+
 def vcpus_for(memory_mb: int) -> float:
     """The CPU share Lambda gives a memory size: memory / 1,769 MB, at most 6 vCPUs."""
     return min(memory_mb / MB_PER_VCPU, MAX_VCPUS)

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..awsfacts import apigw_access_log_group, lambda_log_group
 from .reportline import Report, parse_log_line
 from .store import unjoined_gateway_calls, write_joined
 
@@ -143,8 +144,8 @@ def _match(logs, function_name: str, pending: dict[str, int], access_log_group: 
         return found, False
     starts = [t // 1_000_000 for t in pending.values()]
     start_ms, end_ms = min(starts) - MARGIN_MS, max(starts) + MARGIN_MS + 15 * 60_000
-    group = access_log_group or f"/aws/apigateway/{function_name}"
-    function_group = f"/aws/lambda/{function_name}"
+    group = access_log_group or apigw_access_log_group(function_name)
+    function_group = lambda_log_group(function_name)
     deadline = time.monotonic() + wait_s
     try:
         while True:
@@ -184,12 +185,12 @@ def join_run(
         return JoinResult(0, 0)
     logs = awsclient.client("logs", endpoint_url, region)
     wait_s = 0.0 if awsclient.is_local(endpoint_url) else LOG_WAIT_S
-    group = access_log_group or f"/aws/apigateway/{function_name}"
+    group = access_log_group or apigw_access_log_group(function_name)
     if say is not None and wait_s:
         say(f"{len(pending)} API Gateway calls: waiting up to {wait_s:.0f} s for their access-log lines in {group} "
-            f"and REPORT lines in /aws/lambda/{function_name} (Ctrl-C stops waiting)")  # fmt: skip
+            f"and REPORT lines in {lambda_log_group(function_name)} (Ctrl-C stops waiting)")  # fmt: skip
     found, interrupted = _match(logs, function_name, pending, access_log_group, wait_s, poll_s=POLL_S)
     matched = found.joined(pending)
     write_joined(records_path, ((g, report.record_fields()) for g, report in matched.items()))
-    missing = found.missing(pending, group, f"/aws/lambda/{function_name}")
+    missing = found.missing(pending, group, lambda_log_group(function_name))
     return JoinResult(len(pending), len(matched), missing, interrupted)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from ..awsfacts import apigw_access_log_group
 from .apierrors import LambdaApiError
 from .apigw_events import (
     GatewayRequest,
@@ -52,10 +53,6 @@ class GatewaySettings:
     rest_timeout_s: float = 29.0  # REST API's default integration timeout
     http_timeout_s: float = 30.0  # HTTP API's integration timeout
     seed: int | None = None
-
-
-def access_log_group(function: str) -> str:
-    return f"/aws/apigateway/{function}"
 
 
 def _message(status: int, message: str, error_type: str | None) -> GatewayResponse:
@@ -188,14 +185,14 @@ class ApiGatewayFronts:
         }
         stream = f"{kind}/{gateway.stage}"
         if lambda_id is not None or task.done():
-            self.logs.put(access_log_group(function), stream, json.dumps(entry))
+            self.logs.put(apigw_access_log_group(function), stream, json.dumps(entry))
             return
 
         # Past the integration timeout the invocation goes on; its id is logged once it is known.
         def late(done: asyncio.Task) -> None:
             if not done.cancelled() and done.exception() is None:
                 entry["integrationRequestId"] = done.result().request_id
-            self.logs.put(access_log_group(function), stream, json.dumps(entry))
+            self.logs.put(apigw_access_log_group(function), stream, json.dumps(entry))
 
         task.add_done_callback(late)
 

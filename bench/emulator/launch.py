@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from ..awsfacts import RESERVED_ENVIRONMENT_VARIABLES, vcpus_for
+from ..awsfacts import RESERVED_ENVIRONMENT_VARIABLES, lambda_log_group, vcpus_for
 from .registry import FunctionVersion
 from .sandbox import Layout
 
@@ -78,7 +78,7 @@ def variables(
             "AWS_LAMBDA_FUNCTION_NAME": v.name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(v.memory_mb),
             "AWS_LAMBDA_FUNCTION_VERSION": v.version,
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{v.name}",
+            "AWS_LAMBDA_LOG_GROUP_NAME": lambda_log_group(v.name),
             "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
             "AWS_LAMBDA_INITIALIZATION_TYPE": init_type,
             # As Lambda sets it (functions and their libraries read it). awslambdaric would poll /next

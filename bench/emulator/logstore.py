@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from ..awsfacts import LOG_EVENT_MAX_BYTES, LOG_EVENT_OVERHEAD_BYTES
+from ..awsfacts import LOG_EVENT_MAX_BYTES, LOG_EVENT_OVERHEAD_BYTES, lambda_log_group
 
 LOG_EVENTS_KEPT = 200_000
 LOG_BYTES_KEPT = 64 * 1024 * 1024
@@ -50,10 +50,6 @@ def split_message(message: str, limit: int = EVENT_MESSAGE_MAX_BYTES) -> list[st
         pieces.append(encoded[start:end].decode("utf-8", "surrogatepass"))
         start = end
     return pieces
-
-
-def group_name(function: str) -> str:
-    return f"/aws/lambda/{function}"
 
 
 # Not frozen, though nothing changes an event once stored: a frozen dataclass's __init__ sets each
@@ -180,13 +176,12 @@ class LogStore:
         self.memory = 0
         self._last_event_id = 0
 
-    # group_name(function), inline in these two: they run for every line of every invocation.
     def __call__(self, function: str, stream: str, message: str) -> None:
-        self.put_lines(f"/aws/lambda/{function}", stream, (message,))
+        self.put_lines(lambda_log_group(function), stream, (message,))
 
     def lines(self, function: str, stream: str, messages: tuple[str, ...]) -> None:
         """Several lines of a function's log at once, in order (END and REPORT: one call, not two)."""
-        self.put_lines(f"/aws/lambda/{function}", stream, messages)
+        self.put_lines(lambda_log_group(function), stream, messages)
 
     def put(self, name: str, stream: str, message: str) -> None:
         """Append a line to any log group (API Gateway's access logs use their own groups)."""

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..awsfacts import UNZIPPED_LIMIT_BYTES
+from ..awsfacts import UNZIPPED_LIMIT_BYTES, lambda_log_group
 from .apierrors import conflict, invalid, not_found, unparsable
 
 REGION = "us-east-1"
@@ -114,7 +114,7 @@ class FunctionVersion:
             "PackageType": "Zip",
             "Architectures": [self.architecture],
             "EphemeralStorage": {"Size": 512},
-            "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{self.name}"},
+            "LoggingConfig": {"LogFormat": "Text", "LogGroup": lambda_log_group(self.name)},
         }
 
 

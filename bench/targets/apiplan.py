@@ -40,11 +40,6 @@ def execute_api_id(url: str) -> str | None:
     return match.group(1) if match else None
 
 
-def access_log_group(function_name: str) -> str:
-    """Where lambench's APIs write their access logs: the group bench/collect/correlate.py reads by default."""
-    return f"/aws/apigateway/{function_name}"
-
-
 @dataclass(frozen=True)
 class Apis:
     """APIs by their invoke URLs (None: none of that kind), and the log group of their access log."""

@@ -32,12 +32,13 @@ from typing import Any, TextIO
 from botocore.exceptions import ClientError
 
 from bench import awsclient
+from bench.awsfacts import apigw_access_log_group, lambda_log_group
 from bench.errors import UserError
-from bench.targets.apiplan import API_NAMES, ApiPlan, Apis, access_log_group, execute_api_id
+from bench.targets.apiplan import API_NAMES, ApiPlan, Apis, execute_api_id
 from bench.targets.existing import ExistingFunction, parse_function_arn
 from bench.targets.journal import Clients, Journal, teardown
 from bench.targets.spec import DEFAULT_ROLE, FunctionSpec
-from bench.targets.variants import Variant, VariantDeployer, alias_name, log_group_name
+from bench.targets.variants import Variant, VariantDeployer, alias_name
 
 BASIC_EXECUTION_POLICY = "policy/service-role/AWSLambdaBasicExecutionRole"
 TRUST_POLICY = {
@@ -123,11 +124,7 @@ def deploy_for_run(
         facts["function_arn"] = arn.arn
         name = arn.name
     else:
-        role = _ensure_role(clients.iam, journal, role_plan, identity, console) if role_plan else None
-        deploy_spec = replace(spec, role=role) if role else spec
-        deployer = VariantDeployer(clients.lambda_, journal=journal, logs_client=clients.logs, version_tag=run_id)
-        console.print(f"[bold]deploy[/] {spec.name} at {', '.join(f'{m} MB' for m in memory_mb)} ...")
-        variants = deployer.deploy_variants(deploy_spec, memory_mb)
+        variants = deploy_sample(clients, journal, spec, memory_mb, role_plan, identity, run_id, console)
         name = spec.name
     apis = _apis_for_run(options.apis, name, variants, clients, journal, identity, region, run_id, console)
     if options.apis.kinds:
@@ -145,7 +142,7 @@ def _api_lines(plan: ApiPlan, function_name: str) -> list[str]:
     urls = [f"{API_NAMES[k]} {given.url(k)}" for k in plan.kinds]
     if not urls:
         return []
-    group = given.access_log_group or access_log_group(function_name)
+    group = given.access_log_group or apigw_access_log_group(function_name)
     scopes = [
         f"API {execute_api_id(given.url(k) or '') or '* (any of the account: a custom domain)'}" for k in plan.kinds
     ]
@@ -173,7 +170,7 @@ def _apis_for_run(plan: ApiPlan, name: str, variants: list[Variant], clients: Cl
     for kind in plan.kinds:
         # The user's API may invoke the run's aliases only through a permission on each (apiplan.py).
         deployer.permit(name, variants, execute_api_id(given.url(kind) or "") or "*", kind)
-    return replace(given, access_log_group=given.access_log_group or access_log_group(name))
+    return replace(given, access_log_group=given.access_log_group or apigw_access_log_group(name))
 
 
 def _existing_config(lambda_client: Any, name: str) -> dict[str, Any] | None:
@@ -209,7 +206,7 @@ def _plan_lines(spec: FunctionSpec, memory_mb: tuple[int, ...], arn: Any, existi
     if role:
         lines.append(f"role {role} (AWSLambdaBasicExecutionRole only)")
     if existing is None:
-        lines.append(f"function {spec.name} and its log group {log_group_name(spec.name)}")
+        lines.append(f"function {spec.name} and its log group {lambda_log_group(spec.name)}")
     else:
         lines.append(f"(function {spec.name} exists: its code and settings are updated and it is kept)")
     lines.append(f"{len(memory_mb)} versions and aliases {aliases}")
@@ -235,6 +232,18 @@ def _confirm(plan: list[str], identity: dict[str, Any], region: str, endpoints: 
     answer = stdin.readline().strip().lower()
     if answer not in ("y", "yes"):
         raise UserError("not confirmed: nothing was created")
+
+
+def deploy_sample(
+    clients: Clients, journal: Journal, spec: FunctionSpec, memory_mb: tuple[int, ...], role_plan: str | None,
+    identity: dict[str, Any], version_tag: str, console: Any,
+) -> list[Variant]:  # fmt: skip
+    """The sample's execution role (when the plan makes one), then its variants: for a run and a deploy alike."""
+    role = _ensure_role(clients.iam, journal, role_plan, identity, console) if role_plan else None
+    deploy_spec = replace(spec, role=role) if role else spec
+    deployer = VariantDeployer(clients.lambda_, journal=journal, logs_client=clients.logs, version_tag=version_tag)
+    console.print(f"[bold]deploy[/] {spec.name} at {', '.join(f'{m} MB' for m in memory_mb)} ...")
+    return deployer.deploy_variants(deploy_spec, memory_mb)
 
 
 def _ensure_role(iam: Any, journal: Journal, name: str, identity: dict[str, Any], console: Any) -> str:

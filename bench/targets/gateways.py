@@ -31,22 +31,22 @@ from typing import Any, TextIO
 from botocore.exceptions import ClientError
 
 from bench import awsclient
-from bench.targets.apiplan import access_log_group
+from bench.awsfacts import apigw_access_log_group, lambda_log_group
 from bench.targets.awsrun import (
     GATEWAY_SERVICES,
     SERVICES,
     AwsRunOptions,
     _confirm,
-    _ensure_role,
     _existing_config,
     _role_plan,
     _teardown,
     clients_for,
+    deploy_sample,
     endpoints_for,
 )
 from bench.targets.journal import Clients, Journal
 from bench.targets.spec import FunctionSpec
-from bench.targets.variants import Variant, VariantDeployer, alias_name, log_group_name
+from bench.targets.variants import Variant, alias_name
 
 STAGE_VARIABLE = "alias"
 # The keys bench/collect/correlate.py reads (requestId, integrationRequestId) and the rest of
@@ -110,7 +110,7 @@ def plan_lines(kinds: tuple[str, ...], function_name: str) -> list[str]:
     apis = " and ".join({"http": "an HTTP API", "rest": "a REST API"}[k] for k in kinds)
     lines = [f"{apis}, a stage per alias, and their permissions on each alias"]
     logs_role = " (and, if this region has none, API Gateway's CloudWatch Logs role)" if "rest" in kinds else ""
-    return lines + [f"log group {access_log_group(function_name)} for their access logs{logs_role}"]
+    return lines + [f"log group {apigw_access_log_group(function_name)} for their access logs{logs_role}"]
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ class GatewayDeployer:
         self, function_name: str, function_arn: str, variants: list[Variant], kinds: tuple[str, ...] = ("http", "rest")
     ) -> Gateways:
         """The APIs of ``kinds`` ("http", "rest") in front of ``variants``, with their access logging."""
-        group = self._ensure_log_group(access_log_group(function_name))
+        group = self._ensure_log_group(apigw_access_log_group(function_name))
         group_arn = self._where.arn("logs", f"log-group:{group}")
         http_id: str | None = None
         http_url: str | None = None
@@ -301,11 +301,7 @@ def deploy_with_gateways(
     journal = Journal.start(run_dir, region, endpoints)
     journal.write(op="account", account=account)
     try:
-        role = _ensure_role(clients.iam, journal, role_plan, identity, console) if role_plan else None
-        deploy_spec = replace(spec, role=role) if role else spec
-        deployer = VariantDeployer(clients.lambda_, journal=journal, logs_client=clients.logs, version_tag=deploy_id)
-        console.print(f"[bold]deploy[/] {spec.name} at {', '.join(f'{m} MB' for m in memory_mb)} ...")
-        variants = deployer.deploy_variants(deploy_spec, memory_mb)
+        variants = deploy_sample(clients, journal, spec, memory_mb, role_plan, identity, deploy_id, console)
         function_arn = variants[0].alias_arn.rsplit(":", 1)[0]
         where = Where(account, region, partition)
         gateways = GatewayDeployer(clients, journal, where, deploy_id, console).deploy(
@@ -323,7 +319,7 @@ def _plan_lines(spec: FunctionSpec, memory_mb: tuple[int, ...], existing: Any, r
     aliases = ", ".join(alias_name(m) for m in memory_mb)
     lines = [f"role {role} (AWSLambdaBasicExecutionRole only)"] if role else []
     if existing is None:
-        lines.append(f"function {spec.name} and its log group {log_group_name(spec.name)}")
+        lines.append(f"function {spec.name} and its log group {lambda_log_group(spec.name)}")
     else:
         lines.append(f"(function {spec.name} exists: its code and settings are updated and it is kept)")
     return [

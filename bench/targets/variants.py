@@ -18,6 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from bench.awsfacts import lambda_log_group
 from bench.targets.journal import Journal
 from bench.targets.package import code_sha256, zip_folder
 from bench.targets.spec import FunctionSpec, validate_memory, validate_memory_sizes
@@ -57,11 +58,6 @@ class Created:
 def alias_name(memory_mb: int) -> str:
     """The alias lambench uses for a memory size: ``mem-512``."""
     return f"{ALIAS_PREFIX}{memory_mb}"
-
-
-def log_group_name(function_name: str) -> str:
-    """Where Lambda writes a function's logs; created by its first invoke, kept after it is deleted."""
-    return f"/aws/lambda/{function_name}"
 
 
 def _log_group_exists(logs_client: Any, name: str) -> bool:
@@ -137,7 +133,7 @@ class VariantDeployer:
     def _create_function(self, spec: FunctionSpec, zip_bytes: bytes) -> str | None:
         if self._journal is not None:
             self._journal.create("function", name=spec.name)
-            group = log_group_name(spec.name)
+            group = lambda_log_group(spec.name)
             if self._logs is not None and not _log_group_exists(self._logs, group):
                 self._journal.create("log_group", name=group)
         try:
